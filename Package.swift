@@ -1,0 +1,56 @@
+// swift-tools-version:6.0
+import PackageDescription
+
+/// TwoTower: train, index, serve and evaluate two-tower retrieval models in one Swift tool.
+///
+/// Dependency direction (no cycles, storage never depends on the model):
+///   C modules (CLMDB, CSQLite, COpenBLAS)
+///     → safe wrappers (LMDB, SQLite, LinearAlgebra)
+///     → domain (Store, Ingestion, Synthetic, Configuration, Randomness)
+///     → the `twotower` executable, which only assembles them.
+let package = Package(
+    name: "TwoTower",
+    platforms: [.macOS(.v14)],
+    products: [
+        .executable(name: "twotower", targets: ["twotower"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+    ],
+    targets: [
+        // C libraries, each touched by exactly one Swift wrapper target.
+        .systemLibrary(name: "CLMDB", path: "Sources/CLMDB", providers: [.apt(["liblmdb-dev"])]),
+        .systemLibrary(name: "CSQLite", path: "Sources/CSQLite", providers: [.apt(["libsqlite3-dev"])]),
+        .systemLibrary(name: "COpenBLAS", path: "Sources/COpenBLAS", providers: [.apt(["libopenblas-dev"])]),
+
+        // Safe wrappers.
+        .target(name: "LMDB", dependencies: ["CLMDB"]),
+        .target(name: "SQLite", dependencies: ["CSQLite"]),
+        .target(name: "LinearAlgebra", dependencies: ["COpenBLAS"]),
+
+        // Domain.
+        .target(name: "Randomness"),
+        .target(name: "Configuration"),
+        .target(name: "Store", dependencies: ["SQLite", "Randomness"]),
+        .target(name: "Ingestion", dependencies: ["Store"]),
+        .target(name: "Synthetic", dependencies: ["Randomness"]),
+
+        // The command-line tool.
+        .executableTarget(
+            name: "twotower",
+            dependencies: [
+                "Configuration", "Store", "Ingestion", "Synthetic",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]
+        ),
+
+        .testTarget(name: "LMDBTests", dependencies: ["LMDB"]),
+        .testTarget(name: "SQLiteTests", dependencies: ["SQLite"]),
+        .testTarget(name: "LinearAlgebraTests", dependencies: ["LinearAlgebra", "Randomness"]),
+        .testTarget(name: "StoreTests", dependencies: ["Store", "SQLite"]),
+        .testTarget(name: "IngestionTests", dependencies: ["Ingestion", "Store", "SQLite"]),
+        .testTarget(name: "SyntheticTests", dependencies: ["Synthetic", "Ingestion", "Store"]),
+        .testTarget(name: "ConfigurationTests", dependencies: ["Configuration"]),
+        .testTarget(name: "CLITests", dependencies: ["Store"]),
+    ]
+)

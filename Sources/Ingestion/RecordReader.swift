@@ -1,0 +1,117 @@
+import Foundation
+
+/// One line of an input file, split into fields, with helpers that parse a field or produce a
+/// `MalformedLine` naming file, line, field and value.
+struct Record {
+    let file: String
+    let number: Int
+    let line: UnsafeRawBufferPointer
+    let fields: [Field]
+
+    var count: Int { fields.count }
+
+    func text(_ index: Int) -> String { fields[index].trimmedString(in: line) }
+
+    func isEmpty(_ index: Int) -> Bool {
+        fields[index].withBytes(in: line) { bytes in bytes.allSatisfy { $0 == 0x20 || $0 == 0x09 } }
+    }
+
+    func malformed(_ field: String, _ value: String, _ reason: String) -> MalformedLine {
+        MalformedLine(file: file, line: number, field: field, value: value, reason: reason)
+    }
+
+    func requireFields(_ expected: Int, _ names: String) throws {
+        if fields.count < expected {
+            throw malformed("line", Text.decode(line), "expected \(expected) fields (\(names)), found \(fields.count); truncated line?")
+        }
+    }
+
+    /// A non-empty identifier (kept as text).
+    func id(_ index: Int, _ name: String) throws -> String {
+        let value = text(index)
+        guard !value.isEmpty else { throw malformed(name, value, "empty id") }
+        return value
+    }
+
+    /// A non-negative integer identifier, for formats whose ids are numbers.
+    func numericID(_ index: Int, _ name: String) throws -> String {
+        let value = try id(index, name)
+        guard let n = fields[index].withBytes(in: line, ValueParsing.int64), n >= 0 else {
+            throw malformed(name, value, "not a non-negative integer id")
+        }
+        return String(n)
+    }
+
+    func int(_ index: Int, _ name: String) throws -> Int64 {
+        guard let v = fields[index].withBytes(in: line, ValueParsing.int64) else {
+            throw malformed(name, text(index), "not an integer")
+        }
+        return v
+    }
+
+    func double(_ index: Int, _ name: String) throws -> Double {
+        guard let v = fields[index].withBytes(in: line, ValueParsing.double) else {
+            throw malformed(name, text(index), "not a finite number")
+        }
+        return v
+    }
+
+    func timestamp(_ index: Int, _ name: String) throws -> Int64 {
+        guard let v = fields[index].withBytes(in: line, ValueParsing.timestamp) else {
+            throw malformed(name, text(index), "not a timestamp (epoch seconds or ISO 8601 date-time)")
+        }
+        return v
+    }
+}
+
+/// Streams a file's records through a handler, applying the error policy and reporting progress.
+struct RecordReader {
+    let policy: ErrorPolicy
+    let progress: ((IngestProgress) -> Void)?
+    let progressEveryLines = 50_000
+
+    /// Reads `path`; `header`, when given, receives the first line instead of `body`.
+    /// `body` returns how many records it stored for the line.
+    func read(path: String, splitter: FieldSplitter, report: inout IngestReport,
+              header: ((Record) throws -> Void)? = nil,
+              body: (Record) throws -> Int) throws {
+        guard FileManager.default.fileExists(atPath: path) else {
+            throw IngestError.missingFile(path: path, hint: "no such file")
+        }
+        let reader = LineReader(path: path)
+        let total = reader.fileSize
+        let name = path
+        var summary = IngestReport.FileSummary(path: path)
+        var fields: [Field] = []
+        var lastBytes = 0
+        try reader.forEachLine { number, line, bytesRead in
+            summary.lines = number
+            lastBytes = bytesRead
+            if number % progressEveryLines == 0 {
+                progress?(IngestProgress(file: name, lines: number, bytesRead: bytesRead, totalBytes: total, finished: false))
+            }
+            do {
+                do {
+                    try splitter.split(line, into: &fields)
+                } catch let error as FieldSplitError {
+                    throw MalformedLine(file: name, line: number, field: "column \(error.column)",
+                                        value: Text.decode(line), reason: error.reason)
+                }
+                let record = Record(file: name, number: number, line: line, fields: fields)
+                if number == 1, let header {
+                    try header(record)
+                    return
+                }
+                if fields.isEmpty || (fields.count == 1 && record.isEmpty(0)) { return }  // blank line
+                summary.records += try body(record)
+            } catch let malformed as MalformedLine {
+                guard policy == .skip else { throw IngestError.malformed(malformed) }
+                summary.skipped += 1
+                report.skippedByReason["\(malformed.field): \(malformed.reason)", default: 0] += 1
+                if report.skippedExamples.count < 5 { report.skippedExamples.append(malformed.description) }
+            }
+        }
+        progress?(IngestProgress(file: name, lines: summary.lines, bytesRead: lastBytes, totalBytes: total, finished: true))
+        report.files.append(summary)
+    }
+}

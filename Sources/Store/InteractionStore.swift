@@ -1,0 +1,146 @@
+import Foundation
+import SQLite
+
+/// Which side of the model an id or feature belongs to.
+public enum Entity: String, Sendable, CaseIterable, Codable {
+    case user, item
+
+    var table: String { self == .user ? "users" : "items" }
+    var featureTable: String { self == .user ? "user_features" : "item_features" }
+}
+
+/// The kinds of side feature the towers know how to encode.
+public enum FeatureKind: String, Sendable, Codable, CaseIterable {
+    /// One token per entity (gender, country, category).
+    case categorical
+    /// Any number of tokens per entity (genres, tags).
+    case multihot
+    /// One real number per entity (age, price); the model standardises it.
+    case numeric
+}
+
+/// The parts of a split.
+public enum SplitPart: Int, Sendable, CaseIterable, Codable {
+    case train = 0, validation = 1, test = 2
+
+    public var name: String { self == .train ? "train" : self == .validation ? "validation" : "test" }
+}
+
+/// The SQLite file holding everything TwoTower knows about a data set: id maps, interactions,
+/// side features, splits and runs. Storage only: no model or index code depends on its tables.
+public final class InteractionStore {
+    /// The underlying connection, for the store's own components.
+    public let connection: Connection
+    public let path: String
+
+    /// Opens the store at `path`, creating it (unless `create` is false) and migrating it to the
+    /// current schema.
+    /// - Throws: `StoreError.missing`, `.notAStore`, `.schemaFromTheFuture`, or `SQLiteError`.
+    public init(path: String, create: Bool = true, readOnly: Bool = false) throws {
+        if !FileManager.default.fileExists(atPath: path) && (!create || readOnly) {
+            throw StoreError.missing(path: path)
+        }
+        self.path = path
+        do {
+            connection = try Connection(path: path, readOnly: readOnly)
+        } catch let error as SQLiteError where error.primaryCode == 26 /* SQLITE_NOTADB */ {
+            throw StoreError.notAStore(path: path, reason: error.message)
+        }
+        // A bounded page cache large enough for the indexes of a big ingest: with SQLite's default
+        // (2 MiB) every insert re-reads index pages from the WAL.
+        try connection.execute("PRAGMA cache_size = -262144")  // KiB, i.e. 256 MiB at most
+        try connection.execute("PRAGMA temp_store = MEMORY")
+        do {
+            try migrate(readOnly: readOnly)
+        } catch let error as SQLiteError where error.primaryCode == 26 {
+            throw StoreError.notAStore(path: path, reason: error.message)
+        }
+    }
+
+    /// The schema version of the open file.
+    public var schemaVersion: Int {
+        get throws { Int(try connection.scalarInt("PRAGMA user_version") ?? 0) }
+    }
+
+    /// The schema version this build of TwoTower reads and writes.
+    public static var supportedSchemaVersion: Int { Schema.currentVersion }
+
+    private func migrate(readOnly: Bool) throws {
+        let found = try schemaVersion
+        if found > Schema.currentVersion {
+            throw StoreError.schemaFromTheFuture(path: path, found: found, supported: Schema.currentVersion)
+        }
+        if found == 0 {
+            let tables = try connection.scalarInt("SELECT count(*) FROM sqlite_master WHERE type = 'table'") ?? 0
+            if tables > 0 {
+                throw StoreError.notAStore(path: path, reason: "it has tables but no TwoTower schema version")
+            }
+        }
+        guard found < Schema.currentVersion else { return }
+        if readOnly {
+            throw StoreError.notAStore(path: path, reason: "schema version \(found) needs migrating; open it writable once")
+        }
+        try migrate(from: found, to: Schema.currentVersion)
+    }
+
+    /// Applies migrations `from+1 … to` in one transaction.
+    func migrate(from: Int, to: Int) throws {
+        try connection.transaction {
+            for version in from..<to {
+                try connection.execute(Schema.migrations[version])
+            }
+            try connection.execute("PRAGMA user_version = \(to)")
+            if from == 0 {
+                try connection.prepare("INSERT INTO store_info(key, value) VALUES ('created_at', ?)")
+                    .run(.text(ISO8601DateFormatter().string(from: Date())))
+            }
+        }
+    }
+
+    // MARK: Lookups
+
+    /// Number of rows in a table of the store (`users`, `items`, `interactions`, …).
+    public func count(_ table: String) throws -> Int {
+        Int(try connection.scalarInt("SELECT count(*) FROM \(table)") ?? 0)
+    }
+
+    /// The dense id of a raw id, or nil when the store has never seen it.
+    public func denseID(of entity: Entity, raw: String) throws -> Int? {
+        try connection.scalarInt("SELECT id FROM \(entity.table) WHERE raw_id = ?", .text(raw)).map(Int.init)
+    }
+
+    /// The raw id of a dense id, or nil.
+    public func rawID(of entity: Entity, dense: Int) throws -> String? {
+        let statement = try connection.prepare("SELECT raw_id FROM \(entity.table) WHERE id = ?")
+        try statement.bind([.integer(Int64(dense))])
+        return try statement.step() ? statement.string(0) : nil
+    }
+
+    /// The id of a split by name.
+    public func splitID(named name: String) throws -> Int {
+        guard let id = try connection.scalarInt("SELECT id FROM splits WHERE name = ?", .text(name)) else {
+            throw StoreError.unknownSplit(name)
+        }
+        return Int(id)
+    }
+
+    /// The names of the splits in the store, oldest first.
+    public func splitNames() throws -> [String] {
+        var names: [String] = []
+        try connection.prepare("SELECT name FROM splits ORDER BY id").query { names.append($0.string(0)) }
+        return names
+    }
+
+    /// Visits the (user, item) pairs of one part of a split, ordered by user then time then item.
+    public func forEachInteraction(split: String, part: SplitPart,
+                                   _ body: (_ user: Int, _ item: Int) throws -> Void) throws {
+        let id = try splitID(named: split)
+        let statement = try connection.prepare("""
+            SELECT i.user, i.item FROM split_parts p JOIN interactions i ON i.id = p.interaction
+            WHERE p.split = ? AND p.part = ? ORDER BY i.user, i.ts, i.item
+            """)
+        try statement.query(.integer(Int64(id)), .integer(Int64(part.rawValue))) { row in
+            try body(row.int(0), row.int(1))
+        }
+    }
+}

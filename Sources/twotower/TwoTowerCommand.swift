@@ -1,0 +1,16 @@
+import ArgumentParser
+
+/// The `twotower` tool: every job of the retrieval pipeline as a subcommand.
+@main
+struct TwoTowerCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "twotower",
+        abstract: "Train, index, serve and evaluate two-tower retrieval models.",
+        discussion: """
+            The pipeline: synth or ingest interactions into a SQLite store, split them, then (as they \
+            land) train the towers, build the IVF index, serve top-K queries and evaluate recall.
+            `twotower demo` runs the whole pipeline on the built-in synthetic data set.
+            """,
+        subcommands: [Demo.self, Synth.self, Ingest.self, Split.self, Stats.self]
+    )
+}
