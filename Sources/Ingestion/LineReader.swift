@@ -33,7 +33,6 @@ public struct LineReader {
         var carry: [UInt8] = []
         var lineNumber = 0
         var totalRead = 0
-        var first = true
         while true {
             let n = buffer.withUnsafeMutableBytes { fread($0.baseAddress, 1, chunkSize, file) }
             if n == 0 {
@@ -43,10 +42,6 @@ public struct LineReader {
             totalRead += n
             try buffer.withUnsafeBytes { raw in
                 var start = 0
-                if first {
-                    first = false
-                    if n >= 3 && raw[0] == 0xEF && raw[1] == 0xBB && raw[2] == 0xBF { start = 3 }
-                }
                 var i = start
                 while i < n {
                     guard let newline = memchr(raw.baseAddress! + i, 0x0A, n - i) else { break }
@@ -77,8 +72,12 @@ public struct LineReader {
     }
 
     @inline(__always)
-    private func deliver(_ line: UnsafeRawBufferPointer, _ number: Int, _ read: Int,
+    private func deliver(_ whole: UnsafeRawBufferPointer, _ number: Int, _ read: Int,
                          _ body: (Int, UnsafeRawBufferPointer, Int) throws -> Void) throws {
+        var line = whole
+        if number == 1 && line.count >= 3 && line[0] == 0xEF && line[1] == 0xBB && line[2] == 0xBF {
+            line = UnsafeRawBufferPointer(rebasing: line.dropFirst(3))
+        }
         if let last = line.last, last == 0x0D {
             try body(number, UnsafeRawBufferPointer(rebasing: line.dropLast()), read)
         } else {

@@ -4,7 +4,7 @@ import SQLite
 /// How to divide each user's interactions into train, validation and test (see EVAL.md).
 public enum SplitMethod: Sendable, Equatable {
     /// Per user by time: last → test, second-to-last → validation, rest → train; ties in time are
-    /// broken by item id. A user with two interactions gives one to test; with one, it stays in train.
+    /// broken by the source's item id (numeric when it is a number). A user with two interactions gives one to test; with one, it stays in train.
     case leaveLastOut
     /// Per user by time: the earliest fraction to train, then validation, the latest to test.
     case temporalRatio(validation: Double, test: Double)
@@ -57,11 +57,15 @@ public struct Splitter {
                 if source == name { throw StoreError.invalidSplit("a split cannot be carved from itself ('\(name)')") }
                 sourceSQL = """
                     SELECT i.id, i.user, p.part FROM split_parts p JOIN interactions i ON i.id = p.interaction
-                    WHERE p.split = ? ORDER BY i.user, i.ts, i.item
+                    JOIN items it ON it.id = i.item
+                    WHERE p.split = ? ORDER BY i.user, i.ts, \(Self.sourceItemOrder)
                     """
                 sourceArgs = [.integer(Int64(sourceID))]
             } else {
-                sourceSQL = "SELECT id, user, 0 FROM interactions ORDER BY user, ts, item"
+                sourceSQL = """
+                    SELECT i.id, i.user, 0 FROM interactions i JOIN items it ON it.id = i.item
+                    ORDER BY i.user, i.ts, \(Self.sourceItemOrder)
+                    """
             }
             let splitID = try writer.beginSplit(name: name, method: method.methodName, parameters: method.parametersJSON)
             var currentUser = -1
@@ -89,6 +93,11 @@ public struct Splitter {
             return counts
         }
     }
+
+    /// Ties in time are broken by the data set's own item id (numerically when it is a number, as
+    /// `../shared/peers/recsys_eval.py` does for MovieLens), not by our dense id, which depends on
+    /// the order files were read in.
+    static let sourceItemOrder = "CAST(it.raw_id AS INTEGER), it.raw_id"
 
     private func validate(_ method: SplitMethod) throws {
         func fractions(_ v: Double, _ t: Double) throws {

@@ -1,0 +1,48 @@
+import Foundation
+import Ingestion
+import Store
+import Testing
+
+/// The reference data sets in ../shared/data, when this checkout has them beside it.
+enum SharedData {
+    static let root: String = {
+        let packageRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+        return packageRoot.deletingLastPathComponent().appendingPathComponent("shared/data").path
+    }()
+
+    static func directory(_ name: String) -> String? {
+        let path = (root as NSString).appendingPathComponent(name)
+        return FileManager.default.fileExists(atPath: path) ? path : nil
+    }
+}
+
+struct SharedDataTests {
+    @Test func gowallaHasTheDocumentedCounts() throws {
+        guard let gowalla = SharedData.directory("gowalla") else {
+            print("SharedDataTests: \(SharedData.root)/gowalla is absent; nothing asserted")
+            return
+        }
+        let w = Workspace()
+        _ = try w.ingest(.lightgcn, gowalla)
+        let stats = try StoreStatistics(store: w.store())
+        #expect(stats.users == 29_858 && stats.items == 40_981)
+        #expect(stats.interactions == 810_128 + 217_242)
+        #expect(stats.splits["given"] == ["train": 810_128, "test": 217_242])
+    }
+
+    @Test func movieLens100KHasTheDocumentedCounts() throws {
+        guard let ml = SharedData.directory("ml-100k") else {
+            print("SharedDataTests: \(SharedData.root)/ml-100k is absent; nothing asserted")
+            return
+        }
+        let w = Workspace()
+        _ = try w.ingest(.movielens, ml)
+        let store = try w.store()
+        let stats = try StoreStatistics(store: store)
+        #expect(stats.users == 943 && stats.items == 1_682 && stats.interactions == 100_000)
+        // Leave-last-out as in EVAL.md: every ML-100K user has ≥ 20 ratings, so one test and one
+        // validation interaction each.
+        let counts = try Splitter(store: store).split(name: "llo", method: .leaveLastOut)
+        #expect(counts[.test] == 943 && counts[.validation] == 943 && counts[.train] == 100_000 - 2 * 943)
+    }
+}

@@ -1,0 +1,118 @@
+import Foundation
+import SQLite
+import Testing
+
+func temporaryDatabasePath() -> String {
+    NSTemporaryDirectory() + "sqlite-tests-" + UUID().uuidString + ".sqlite"
+}
+
+struct ConnectionTests {
+    @Test func opensInWALModeWithABusyTimeout() throws {
+        let db = try Connection(path: temporaryDatabasePath())
+        let statement = try db.prepare("PRAGMA journal_mode")
+        #expect(try statement.step())
+        #expect(statement.string(0) == "wal")
+    }
+
+    @Test func typedBindingRoundTrips() throws {
+        let db = try Connection(path: temporaryDatabasePath())
+        try db.execute("CREATE TABLE t(i INTEGER, r REAL, s TEXT, b BLOB, n)")
+        try db.prepare("INSERT INTO t VALUES (?, ?, ?, ?, ?)")
+            .run(.integer(-42), .real(2.5), .text("héllo"), .blob([0, 255, 7]), .null)
+        var seen = false
+        try db.prepare("SELECT i, r, s, b, n FROM t").query { row in
+            #expect(row.int(0) == -42)
+            #expect(row.double(1) == 2.5)
+            #expect(row.string(2) == "héllo")
+            #expect(row.blob(3) == [0, 255, 7])
+            #expect(row.isNull(4) && row.optionalInt(4) == nil)
+            seen = true
+        }
+        #expect(seen)
+    }
+
+    struct Boom: Error {}
+
+    @Test func aThrowingTransactionRollsBackEverything() throws {
+        let db = try Connection(path: temporaryDatabasePath())
+        try db.execute("CREATE TABLE t(x INTEGER)")
+        try db.prepare("INSERT INTO t VALUES (1)").run()
+        #expect(throws: Boom.self) {
+            try db.transaction {
+                try db.prepare("INSERT INTO t VALUES (2)").run()
+                try db.prepare("DELETE FROM t WHERE x = 1").run()
+                throw Boom()
+            }
+        }
+        #expect(try db.scalarInt("SELECT group_concat(x) FROM t") == 1)
+        #expect(!db.isInTransaction)
+    }
+
+    @Test func aFailingStatementInsideATransactionRollsBackAndNamesTheSQL() throws {
+        let db = try Connection(path: temporaryDatabasePath())
+        try db.execute("CREATE TABLE t(x INTEGER PRIMARY KEY)")
+        #expect {
+            try db.transaction {
+                try db.prepare("INSERT INTO t VALUES (1)").run()
+                try db.prepare("INSERT INTO t VALUES (1)").run()  // duplicate key
+            }
+        } throws: { error in
+            guard let e = error as? SQLiteError else { return false }
+            return e.primaryCode == 19 /* SQLITE_CONSTRAINT */ && e.sql == "INSERT INTO t VALUES (1)"
+                && e.message.contains("UNIQUE")
+        }
+        #expect(try db.scalarInt("SELECT count(*) FROM t") == 0)
+    }
+
+    @Test func nestedTransactionsRollBackOnlyTheInnerPart() throws {
+        let db = try Connection(path: temporaryDatabasePath())
+        try db.execute("CREATE TABLE t(x INTEGER)")
+        try db.transaction {
+            try db.prepare("INSERT INTO t VALUES (1)").run()
+            try? db.transaction {
+                try db.prepare("INSERT INTO t VALUES (2)").run()
+                throw Boom()
+            }
+            try db.prepare("INSERT INTO t VALUES (3)").run()
+        }
+        #expect(try db.scalarInt("SELECT sum(x) FROM t") == 4)
+    }
+
+    @Test func prepareErrorsCarryMessageAndSQL() throws {
+        let db = try Connection(path: temporaryDatabasePath())
+        #expect {
+            _ = try db.prepare("SELECT nope FROM nowhere")
+        } throws: { error in
+            guard let e = error as? SQLiteError else { return false }
+            return e.message.contains("no such table") && e.description.contains("SELECT nope FROM nowhere")
+        }
+    }
+
+    @Test func aWriterWaitsOutTheBusyTimeoutThenFailsWithBusy() throws {
+        let path = temporaryDatabasePath()
+        let first = try Connection(path: path)
+        try first.execute("CREATE TABLE t(x)")
+        let second = try Connection(path: path, busyTimeoutMilliseconds: 50)
+        try first.execute("BEGIN IMMEDIATE")
+        let started = Date()
+        #expect {
+            try second.execute("INSERT INTO t VALUES (1)")
+        } throws: { error in
+            (error as? SQLiteError)?.primaryCode == 5 /* SQLITE_BUSY */
+        }
+        #expect(Date().timeIntervalSince(started) >= 0.04)
+        try first.execute("COMMIT")
+        try second.execute("INSERT INTO t VALUES (1)")  // free again
+    }
+
+    @Test func aFileThatIsNotADatabaseIsReportedByPath() throws {
+        let path = temporaryDatabasePath()
+        try Data(repeating: 0x41, count: 4096).write(to: URL(fileURLWithPath: path))
+        #expect {
+            let db = try Connection(path: path)
+            try db.execute("SELECT count(*) FROM sqlite_master")
+        } throws: { error in
+            (error as? SQLiteError)?.primaryCode == 26 /* SQLITE_NOTADB */
+        }
+    }
+}
