@@ -51,6 +51,6 @@ let package = Package(
         .testTarget(name: "IngestionTests", dependencies: ["Ingestion", "Store", "SQLite"]),
         .testTarget(name: "SyntheticTests", dependencies: ["Synthetic", "Ingestion", "Store"]),
         .testTarget(name: "ConfigurationTests", dependencies: ["Configuration"]),
-        .testTarget(name: "CLITests", dependencies: ["Store"]),
+        .testTarget(name: "CLITests", dependencies: ["twotower", "Store"]),
     ]
 )

@@ -164,28 +164,35 @@ struct EnvironmentTests {
         let commits = 300
         let readers = 6
         let inconsistencies = Counter(), reads = Counter(), readsDuringWrites = Counter()
-        let writerDone = Counter()
-        DispatchQueue.concurrentPerform(iterations: readers + 1) { worker in
-            if worker == 0 {
-                for n in 1...commits {
-                    try! env.write { txn in
-                        try txn.put(encode(n), forKey: bytes("a"), in: db)
-                        try txn.put(encode(n), forKey: bytes("b"), in: db)
+        let writerDone = Counter(), readersStarted = Counter()
+        let group = DispatchGroup()
+        // Real threads (not concurrentPerform, which runs only as many iterations as there are
+        // cores), and the writer starts only once every reader is reading.
+        for _ in 0..<readers {
+            group.enter()
+            Thread {
+                defer { group.leave() }
+                let reader = try! env.makeReader()
+                readersStarted.add(1)
+                while writerDone.value == 0 || reads.value < 100 {
+                    let (a, b) = try! reader.read { txn in
+                        (decode(try txn.value(forKey: bytes("a"), in: db)), decode(try txn.value(forKey: bytes("b"), in: db)))
                     }
+                    if a != b { inconsistencies.add(1) }
+                    if writerDone.value == 0 && a > 0 && a < commits { readsDuringWrites.add(1) }
+                    reads.add(1)
                 }
-                writerDone.add(1)
-                return
-            }
-            let reader = try! env.makeReader()
-            while writerDone.value == 0 || reads.value < 100 {
-                let (a, b) = try! reader.read { txn in
-                    (decode(try txn.value(forKey: bytes("a"), in: db)), decode(try txn.value(forKey: bytes("b"), in: db)))
-                }
-                if a != b { inconsistencies.add(1) }
-                if writerDone.value == 0 && a > 0 && a < commits { readsDuringWrites.add(1) }
-                reads.add(1)
+            }.start()
+        }
+        while readersStarted.value < readers { usleep(1_000) }
+        for n in 1...commits {
+            try env.write { txn in
+                try txn.put(encode(n), forKey: bytes("a"), in: db)
+                try txn.put(encode(n), forKey: bytes("b"), in: db)
             }
         }
+        writerDone.add(1)
+        group.wait()
         #expect(inconsistencies.value == 0)
         #expect(reads.value >= 100)
         #expect(readsDuringWrites.value > 0, "no read overlapped the writer's commits")

@@ -1,0 +1,39 @@
+# TwoTower: the README's two commands are `make demo` and `make test`.
+# Both install the system libraries they need (Debian packages) when missing, then build.
+
+SWIFT ?= swift
+APT_PACKAGES := liblmdb-dev libsqlite3-dev libopenblas-dev
+SUDO := $(shell [ "$$(id -u)" -eq 0 ] || echo sudo)
+
+.PHONY: deps build demo test bench-ingest clean
+
+## deps: install the -dev packages for LMDB, SQLite and OpenBLAS if any is missing
+deps:
+	@missing=""; \
+	for p in $(APT_PACKAGES); do \
+	  dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q "install ok installed" || missing="$$missing $$p"; \
+	done; \
+	if [ -n "$$missing" ]; then \
+	  echo "Installing system packages:$$missing"; \
+	  $(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq $$missing; \
+	fi
+
+## build: the release binary at .build/release/twotower
+build: deps
+	$(SWIFT) build -c release --product twotower
+
+## demo: the main job end to end on the built-in synthetic data set
+demo: build
+	.build/release/twotower demo
+
+## test: build and run the whole test suite
+test: deps
+	$(SWIFT) build --build-tests
+	$(SWIFT) test --skip-build
+
+## bench-ingest: ingest throughput and peak memory (Gowalla, ML-100K, 10M synthetic)
+bench-ingest: build
+	scripts/bench-ingest.sh
+
+clean:
+	rm -rf .build Data/generated

@@ -1,0 +1,124 @@
+import Foundation
+import Store
+import Testing
+
+/// Runs the built `twotower` binary (built beside this test bundle) and captures its output.
+struct Tool {
+    static let packageRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent().path
+
+    static let binary: String = {
+        let candidates = [
+            URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent("twotower").path,
+            URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().deletingLastPathComponent()
+                .deletingLastPathComponent().deletingLastPathComponent().appendingPathComponent("twotower").path,
+            packageRoot + "/.build/debug/twotower",
+        ]
+        return candidates.first { FileManager.default.isExecutableFile(atPath: $0) } ?? candidates.last!
+    }()
+
+    struct Result {
+        let status: Int32
+        let stdout: String
+        let stderr: String
+    }
+
+    static func run(_ arguments: [String], in directory: String = packageRoot) throws -> Result {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: binary)
+        process.arguments = arguments
+        process.currentDirectoryURL = URL(fileURLWithPath: directory)
+        let out = Pipe(), err = Pipe()
+        process.standardOutput = out
+        process.standardError = err
+        try process.run()
+        let stdout = out.fileHandleForReading.readDataToEndOfFile()
+        let stderr = err.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        return Result(status: process.terminationStatus, stdout: String(decoding: stdout, as: UTF8.self),
+                      stderr: String(decoding: stderr, as: UTF8.self))
+    }
+}
+
+final class Scratch {
+    let path = NSTemporaryDirectory() + "cli-tests-" + UUID().uuidString
+    init() { try! FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true) }
+    deinit { try? FileManager.default.removeItem(atPath: path) }
+    func file(_ name: String) -> String { (path as NSString).appendingPathComponent(name) }
+}
+
+struct CommandLineTests {
+    @Test func helpListsEverySubcommandWithASummary() throws {
+        let result = try Tool.run(["--help"])
+        #expect(result.status == 0)
+        // Summaries wrap across lines; compare with whitespace collapsed.
+        let flat = result.stdout.split(whereSeparator: { $0 == " " || $0 == "\n" }).joined(separator: " ")
+        for entry in ["demo Run the pipeline end to end", "synth Generate the synthetic data set",
+                      "ingest Read interaction files", "split Divide a store's interactions",
+                      "stats Print a store's users, items"] {
+            #expect(flat.contains(entry), "no summary for \(entry.split(separator: " ")[0])")
+        }
+    }
+
+    @Test(arguments: [("demo", "--dataset", "LightGCN"), ("synth", "--seed", "Random seed"),
+                      ("ingest", "--on-error", "roll back"), ("split", "--method", "leave-last-out"),
+                      ("stats", "--json", "JSON instead of a table")])
+    func eachSubcommandExplainsItsOptions(command: String, option: String, explanation: String) throws {
+        let result = try Tool.run([command, "--help"])
+        #expect(result.status == 0)
+        let flat = result.stdout.split(whereSeparator: { $0 == " " || $0 == "\n" }).joined(separator: " ")
+        #expect(flat.contains("OPTIONS:") && flat.contains(option))
+        #expect(flat.contains(explanation), "\(command) --help does not explain \(option)")
+    }
+
+    @Test func synthIngestSplitAndStatsJSON() throws {
+        let dir = Scratch()
+        let synth = try Tool.run(["synth", "--out", dir.file("data"), "--users", "200", "--items", "150", "--clusters", "6", "--seed", "5"])
+        #expect(synth.status == 0, "\(synth.stderr)")
+        let ingest = try Tool.run(["ingest", "--format", "csv", "--input", dir.file("data"), "--store", dir.file("s.sqlite"), "--json"])
+        #expect(ingest.status == 0, "\(ingest.stderr)")
+        let report = try JSONSerialization.jsonObject(with: Data(ingest.stdout.utf8)) as? [String: Any]
+        #expect(report?["new_users"] as? Int == 200)
+        let split = try Tool.run(["split", "--store", dir.file("s.sqlite"), "--method", "leave-last-out"])
+        #expect(split.status == 0 && split.stdout.contains("test 200"), "\(split.stdout)\(split.stderr)")
+        let stats = try Tool.run(["stats", "--store", dir.file("s.sqlite"), "--json"])
+        let json = try JSONSerialization.jsonObject(with: Data(stats.stdout.utf8)) as? [String: Any]
+        #expect(json?["users"] as? Int == 200 && json?["items"] as? Int == 150)
+        let splits = json?["splits"] as? [String: [String: Int]]
+        #expect(splits?["leave-last-out"]?["test"] == 200 && splits?["leave-last-out"]?["validation"] == 200)
+        #expect((json?["interactions_per_user"] as? [String: Any])?["p50"] != nil)
+        let table = try Tool.run(["stats", "--store", dir.file("s.sqlite")])
+        #expect(table.stdout.contains("interactions per") && table.stdout.contains("leave-last-out"))
+    }
+
+    @Test func aMalformedInputExitsNonZeroNamingFileLineFieldAndValue() throws {
+        let dir = Scratch()
+        try Data("user,item\nu1,i1\nu2,\n".utf8).write(to: URL(fileURLWithPath: dir.file("bad.csv")))
+        let result = try Tool.run(["ingest", "--format", "csv", "--input", dir.file("bad.csv"), "--store", dir.file("s.sqlite")])
+        #expect(result.status != 0)
+        #expect(result.stderr.contains("bad.csv:3: field 'item' has value \"\": empty id"), "\(result.stderr)")
+        #expect(!result.stderr.contains("Fatal error"))
+        let skip = try Tool.run(["ingest", "--format", "csv", "--input", dir.file("bad.csv"), "--store", dir.file("s.sqlite"), "--on-error", "skip"])
+        #expect(skip.status == 0 && skip.stdout.contains("Skipped 1 malformed lines"), "\(skip.stdout)")
+    }
+
+    @Test func badFlagsAreRejectedBeforeAnyWork() throws {
+        let r1 = try Tool.run(["ingest", "--format", "parquet", "--input", "x", "--store", "y"])
+        #expect(r1.status != 0 && r1.stderr.contains("parquet"))
+        let r2 = try Tool.run(["split", "--store", "y", "--method", "sideways"])
+        #expect(r2.status != 0 && r2.stderr.contains("sideways"))
+        let r3 = try Tool.run(["stats", "--store", "/nonexistent/store.sqlite"])
+        #expect(r3.status != 0 && r3.stderr.contains("/nonexistent/store.sqlite"))
+    }
+
+    @Test func theDemoRunsOnTheBuiltInDataAndReplacesItsStoreAtomically() throws {
+        let dir = Scratch()
+        let result = try Tool.run(["demo", "--workdir", dir.path])
+        #expect(result.status == 0, "\(result.stderr)")
+        #expect(result.stdout.contains("==> synth") && result.stdout.contains("==> ingest") && result.stdout.contains("leave-last-out"))
+        let store = try InteractionStore(path: dir.file("store.sqlite"), create: false)
+        let stats = try StoreStatistics(store: store)
+        #expect(stats.users == 4_000 && stats.items == 2_000)
+        #expect(stats.splits["leave-last-out"]?["test"] == 4_000)
+        #expect(!FileManager.default.fileExists(atPath: dir.file("store.sqlite.building")))
+    }
+}

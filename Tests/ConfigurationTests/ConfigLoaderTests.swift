@@ -1,0 +1,41 @@
+import Configuration
+import Foundation
+import Testing
+
+let packageRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent().path
+
+func shipped(_ name: String) -> String { (packageRoot as NSString).appendingPathComponent("Config/\(name)") }
+
+struct ConfigLoaderTests {
+    @Test func theShippedConfigsDecode() throws {
+        let data = try ConfigLoader.load(DataConfig.self, from: shipped("data.json"))
+        #expect(data.source == "synthetic" && data.split.method == "leave-last-out")
+        let train = try ConfigLoader.load(TrainingConfig.self, from: shipped("train.json"))
+        #expect(train.embeddingDimension == 64)
+        let index = try ConfigLoader.load(IndexConfig.self, from: shipped("index.json"))
+        #expect(index.metric == "inner_product" && index.nprobe > 0)
+        let serve = try ConfigLoader.load(ServingConfig.self, from: shipped("serve.json"))
+        #expect(serve.host == "127.0.0.1")
+        #expect(FileManager.default.fileExists(atPath: (packageRoot as NSString).appendingPathComponent(data.syntheticSpec)))
+    }
+
+    @Test func aWrongTypeIsReportedWithFileAndKey() throws {
+        let path = NSTemporaryDirectory() + "config-\(UUID().uuidString).json"
+        try Data(#"{"split": {"seed": "seven"}}"#.utf8).write(to: URL(fileURLWithPath: path))
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        #expect { _ = try ConfigLoader.load(DataConfig.self, from: path) } throws: { error in
+            let text = "\(error)"
+            return text.hasPrefix(path) && text.contains("split.seed")
+        }
+    }
+
+    @Test func invalidJSONAndMissingFilesAreNamed() throws {
+        let path = NSTemporaryDirectory() + "config-\(UUID().uuidString).json"
+        try Data("{ not json".utf8).write(to: URL(fileURLWithPath: path))
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        #expect(throws: ConfigError.self) { _ = try ConfigLoader.load(DataConfig.self, from: path) }
+        #expect { _ = try ConfigLoader.load(DataConfig.self, from: "/nonexistent.json") } throws: { error in
+            "\(error)".contains("/nonexistent.json")
+        }
+    }
+}
