@@ -33,7 +33,7 @@ let package = Package(
         .target(name: "Configuration"),
         .target(name: "Store", dependencies: ["SQLite", "Randomness"]),
         .target(name: "Ingestion", dependencies: ["Store"]),
-        .target(name: "Synthetic", dependencies: ["Randomness"]),
+        .target(name: "Synthetic", dependencies: ["Randomness", "Configuration"]),
 
         // The command-line tool.
         .executableTarget(
@@ -49,7 +49,7 @@ let package = Package(
         .testTarget(name: "LinearAlgebraTests", dependencies: ["LinearAlgebra", "Randomness"]),
         .testTarget(name: "StoreTests", dependencies: ["Store", "SQLite"]),
         .testTarget(name: "IngestionTests", dependencies: ["Ingestion", "Store", "SQLite"]),
-        .testTarget(name: "SyntheticTests", dependencies: ["Synthetic", "Ingestion", "Store"]),
+        .testTarget(name: "SyntheticTests", dependencies: ["Synthetic", "Ingestion", "Store", "Configuration"]),
         .testTarget(name: "ConfigurationTests", dependencies: ["Configuration"]),
         .testTarget(name: "CLITests", dependencies: ["twotower", "Store"]),
     ]

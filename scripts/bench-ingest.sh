@@ -7,6 +7,7 @@ cd "$(dirname "$0")/.."
 BIN=.build/release/twotower
 [ -x "$BIN" ] || swift build -c release --product twotower
 WORK=${1:-$(mktemp -d)}
+mkdir -p "$WORK"
 [ -n "${1:-}" ] || trap 'rm -rf "$WORK"' EXIT
 SHARED=../shared/data
 
@@ -29,6 +30,6 @@ PY
 echo "twotower ingest benchmark, $(nproc) cores, $(date -u +%Y-%m-%d)"
 [ -d "$SHARED/gowalla" ] && run gowalla ingest --format lightgcn --input "$SHARED/gowalla"
 [ -d "$SHARED/ml-100k" ] && run ml-100k ingest --format movielens --input "$SHARED/ml-100k"
-echo "generating the synthetic set (200,000 users, 1,000,000 items, ~10M interactions)…"
-"$BIN" synth --out "$WORK/synthetic-10m" --users 200000 --items 1000000 --clusters 1000 --mean-interactions 50 --json
+echo "generating the synthetic set (200,000 users, 1,000,000 items, ~10.3M interactions)…"
+"$BIN" synth --out "$WORK/synthetic-10m" --users 200000 --items 1000000 --clusters 1000 --mean-interactions 52 --json
 run synthetic-10m ingest --format csv --input "$WORK/synthetic-10m"

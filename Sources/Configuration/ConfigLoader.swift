@@ -7,34 +7,74 @@ public struct ConfigError: Error, CustomStringConvertible {
     public var description: String { "\(path): \(message)" }
 }
 
-/// Reads JSON configuration files into Codable values. Keys missing from a file take the type's
-/// defaults, so a file only needs what it changes.
+/// A configuration value whose `init()` holds every default.
+public protocol DefaultedConfig: Codable {
+    init()
+}
+
+/// Reads JSON configuration files into Codable values.
+///
+/// Keys are snake_case in files and camelCase in Swift. A file only needs the keys it changes:
+/// it is laid over the type's defaults (`init()`), and a key the type does not have is an error
+/// naming it, so a typo never silently falls back to a default.
 public enum ConfigLoader {
     /// Decodes `path` as `T`.
-    /// - Throws: `ConfigError` naming the file and, for a bad value, the key path and the problem.
-    public static func load<T: Decodable>(_ type: T.Type, from path: String) throws -> T {
+    /// - Throws: `ConfigError` naming the file and, for a bad value or unknown key, the key path.
+    public static func load<T: DefaultedConfig>(_ type: T.Type, from path: String) throws -> T {
         guard let data = FileManager.default.contents(atPath: path) else {
             throw ConfigError(path: path, message: "cannot read the file (does it exist?)")
         }
         do {
-            return try JSONDecoder().decode(T.self, from: data)
+            return try decode(T.self, from: data)
         } catch let error as DecodingError {
             throw ConfigError(path: path, message: describe(error))
+        } catch let error as ConfigError {
+            throw ConfigError(path: path, message: error.message)
         } catch {
             throw ConfigError(path: path, message: "not valid JSON: \(error.localizedDescription)")
         }
     }
 
-    /// Encodes `value` as pretty, key-sorted JSON (for `--print-config` and run records).
+    /// Decodes JSON `data` laid over `T()`'s defaults.
+    public static func decode<T: DefaultedConfig>(_ type: T.Type, from data: Data) throws -> T {
+        let encoder = JSONEncoder()
+        encoder.keyEncodingStrategy = .convertToSnakeCase
+        let defaults = try JSONSerialization.jsonObject(with: encoder.encode(T()))
+        let given = try JSONSerialization.jsonObject(with: data)
+        let merged = try overlay(given, on: defaults, at: [])
+        let decoder = JSONDecoder()
+        decoder.keyDecodingStrategy = .convertFromSnakeCase
+        return try decoder.decode(T.self, from: JSONSerialization.data(withJSONObject: merged))
+    }
+
+    /// `given` laid over `defaults`: objects merge key by key; anything else replaces.
+    private static func overlay(_ given: Any, on defaults: Any, at path: [String]) throws -> Any {
+        guard let base = defaults as? [String: Any] else { return given }
+        guard let object = given as? [String: Any] else {
+            throw ConfigError(path: "", message: "\(path.isEmpty ? "the file" : "key " + path.joined(separator: ".")) should be a JSON object")
+        }
+        var merged = base
+        for (key, value) in object {
+            guard let inner = base[key] else {
+                let known = base.keys.sorted().joined(separator: ", ")
+                throw ConfigError(path: "", message: "unknown key \((path + [key]).joined(separator: ".")) (known keys: \(known))")
+            }
+            merged[key] = try overlay(value, on: inner, at: path + [key])
+        }
+        return merged
+    }
+
+    /// Encodes `value` as pretty, key-sorted, snake_case JSON (for run records).
     public static func json<T: Encodable>(_ value: T) -> String {
         let encoder = JSONEncoder()
+        encoder.keyEncodingStrategy = .convertToSnakeCase
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
         return (try? encoder.encode(value)).flatMap { String(data: $0, encoding: .utf8) } ?? "{}"
     }
 
     static func describe(_ error: DecodingError) -> String {
         func path(_ keys: [CodingKey]) -> String {
-            keys.isEmpty ? "(top level)" : keys.map { $0.intValue.map { "[\($0)]" } ?? $0.stringValue }.joined(separator: ".")
+            keys.isEmpty ? "(top level)" : keys.map { $0.intValue.map { "[\($0)]" } ?? snake($0.stringValue) }.joined(separator: ".")
         }
         switch error {
         case let .typeMismatch(type, context):
@@ -50,11 +90,13 @@ public enum ConfigLoader {
             return "\(error)"
         }
     }
-}
 
-/// Decodes a keyed field, falling back to a default when absent.
-extension KeyedDecodingContainer {
-    func value<T: Decodable>(_ key: Key, default fallback: T) throws -> T {
-        try decodeIfPresent(T.self, forKey: key) ?? fallback
+    /// camelCase → snake_case, to name keys as the file spells them.
+    static func snake(_ name: String) -> String {
+        var out = ""
+        for c in name {
+            if c.isUppercase { out += "_" + c.lowercased() } else { out.append(c) }
+        }
+        return out
     }
 }

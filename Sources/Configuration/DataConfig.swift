@@ -1,5 +1,5 @@
 /// Where the data comes from and where the store lives (`Config/data.json`).
-public struct DataConfig: Codable, Sendable, Equatable {
+public struct DataConfig: DefaultedConfig, Sendable, Equatable {
     /// `synthetic` (generate from `syntheticSpec`), or a format `twotower ingest` reads:
     /// `csv`, `movielens`, `lightgcn`.
     public var source = "synthetic"
@@ -15,25 +15,10 @@ public struct DataConfig: Codable, Sendable, Equatable {
 
     public init() {}
 
-    enum CodingKeys: String, CodingKey {
-        case source, input, store, split
-        case syntheticSpec = "synthetic_spec", onError = "on_error"
-    }
-
-    public init(from decoder: Decoder) throws {
-        let c = try decoder.container(keyedBy: CodingKeys.self)
-        let d = DataConfig()
-        source = try c.value(.source, default: d.source)
-        input = try c.value(.input, default: d.input)
-        store = try c.value(.store, default: d.store)
-        syntheticSpec = try c.value(.syntheticSpec, default: d.syntheticSpec)
-        onError = try c.value(.onError, default: d.onError)
-        split = try c.value(.split, default: d.split)
-    }
 }
 
 /// Which split the pipeline trains and evaluates on, and how it is made.
-public struct SplitConfig: Codable, Sendable, Equatable {
+public struct SplitConfig: DefaultedConfig, Sendable, Equatable {
     /// The split's name in the store.
     public var name = "leave-last-out"
     /// `leave-last-out`, `temporal-ratio`, `random-ratio`, `given` (LightGCN files) or
@@ -41,19 +26,10 @@ public struct SplitConfig: Codable, Sendable, Equatable {
     public var method = "leave-last-out"
     public var validation = 0.1
     public var test = 0.2
-    public var source: String?
+    /// The split to carve validation from (`validation-from`).
+    public var source = "given"
     public var seed: UInt64 = 7
 
     public init() {}
 
-    public init(from decoder: Decoder) throws {
-        let c = try decoder.container(keyedBy: CodingKeys.self)
-        let d = SplitConfig()
-        name = try c.value(.name, default: d.name)
-        method = try c.value(.method, default: d.method)
-        validation = try c.value(.validation, default: d.validation)
-        test = try c.value(.test, default: d.test)
-        source = try c.decodeIfPresent(String.self, forKey: .source)
-        seed = try c.value(.seed, default: d.seed)
-    }
 }

@@ -1,3 +1,5 @@
+import Configuration
+
 /// The recipe for a synthetic interaction data set with planted structure.
 ///
 /// Users and items get latent factors drawn around `clusters` centres. Each user has a primary and
@@ -6,7 +8,7 @@
 /// the one closest to the user's factor. Side features are noisy views of the clusters. So a
 /// two-tower model has something real to learn from ids, history and features alike, and a
 /// popularity baseline is clearly beaten when it does.
-public struct SyntheticSpec: Codable, Sendable, Equatable {
+public struct SyntheticSpec: DefaultedConfig, Sendable, Equatable {
     public var users = 4_000
     public var items = 2_000
     public var clusters = 24
@@ -35,38 +37,6 @@ public struct SyntheticSpec: Codable, Sendable, Equatable {
     public var seed: UInt64 = 42
 
     public init() {}
-
-    enum CodingKeys: String, CodingKey {
-        case users, items, clusters, seed, candidates, drift
-        case latentDimension = "latent_dimension", clusterSpread = "cluster_spread"
-        case minInteractionsPerUser = "min_interactions_per_user", meanInteractionsPerUser = "mean_interactions_per_user"
-        case zipfExponent = "zipf_exponent", primaryProbability = "primary_probability"
-        case noiseProbability = "noise_probability", featureFidelity = "feature_fidelity"
-        case startTime = "start_time", meanGapSeconds = "mean_gap_seconds"
-    }
-
-    public init(from decoder: Decoder) throws {
-        let c = try decoder.container(keyedBy: CodingKeys.self)
-        let d = SyntheticSpec.defaults
-        users = try c.decodeIfPresent(Int.self, forKey: .users) ?? d.users
-        items = try c.decodeIfPresent(Int.self, forKey: .items) ?? d.items
-        clusters = try c.decodeIfPresent(Int.self, forKey: .clusters) ?? d.clusters
-        latentDimension = try c.decodeIfPresent(Int.self, forKey: .latentDimension) ?? d.latentDimension
-        clusterSpread = try c.decodeIfPresent(Double.self, forKey: .clusterSpread) ?? d.clusterSpread
-        minInteractionsPerUser = try c.decodeIfPresent(Int.self, forKey: .minInteractionsPerUser) ?? d.minInteractionsPerUser
-        meanInteractionsPerUser = try c.decodeIfPresent(Int.self, forKey: .meanInteractionsPerUser) ?? d.meanInteractionsPerUser
-        zipfExponent = try c.decodeIfPresent(Double.self, forKey: .zipfExponent) ?? d.zipfExponent
-        primaryProbability = try c.decodeIfPresent(Double.self, forKey: .primaryProbability) ?? d.primaryProbability
-        drift = try c.decodeIfPresent(Double.self, forKey: .drift) ?? d.drift
-        noiseProbability = try c.decodeIfPresent(Double.self, forKey: .noiseProbability) ?? d.noiseProbability
-        candidates = try c.decodeIfPresent(Int.self, forKey: .candidates) ?? d.candidates
-        featureFidelity = try c.decodeIfPresent(Double.self, forKey: .featureFidelity) ?? d.featureFidelity
-        startTime = try c.decodeIfPresent(Int64.self, forKey: .startTime) ?? d.startTime
-        meanGapSeconds = try c.decodeIfPresent(Double.self, forKey: .meanGapSeconds) ?? d.meanGapSeconds
-        seed = try c.decodeIfPresent(UInt64.self, forKey: .seed) ?? d.seed
-    }
-
-    static let defaults = SyntheticSpec()
 
     /// Checks the recipe is generable; the message names the bad field and value.
     public func validate() throws {

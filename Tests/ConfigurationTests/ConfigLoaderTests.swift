@@ -29,6 +29,22 @@ struct ConfigLoaderTests {
         }
     }
 
+    @Test func anUnknownKeyIsAnErrorNotASilentDefault() throws {
+        let path = NSTemporaryDirectory() + "config-\(UUID().uuidString).json"
+        try Data(#"{"nprob": 4}"#.utf8).write(to: URL(fileURLWithPath: path))
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        #expect { _ = try ConfigLoader.load(IndexConfig.self, from: path) } throws: { error in
+            let text = "\(error)"
+            return text.hasPrefix(path) && text.contains("unknown key nprob") && text.contains("nprobe")
+        }
+    }
+
+    @Test func aPartialFileKeepsTheOtherDefaults() throws {
+        let merged = try ConfigLoader.decode(DataConfig.self, from: Data(#"{"split": {"method": "random-ratio"}, "on_error": "skip"}"#.utf8))
+        #expect(merged.split.method == "random-ratio" && merged.split.seed == SplitConfig().seed)
+        #expect(merged.onError == "skip" && merged.store == DataConfig().store)
+    }
+
     @Test func invalidJSONAndMissingFilesAreNamed() throws {
         let path = NSTemporaryDirectory() + "config-\(UUID().uuidString).json"
         try Data("{ not json".utf8).write(to: URL(fileURLWithPath: path))

@@ -1,3 +1,4 @@
+import Configuration
 import Foundation
 import Ingestion
 import Store
@@ -76,7 +77,8 @@ struct SyntheticGeneratorTests {
     }
 
     @Test func missingKeysInASpecFileTakeDefaults() throws {
-        let spec = try JSONDecoder().decode(SyntheticSpec.self, from: Data(#"{"users": 7, "seed": 9}"#.utf8))
-        #expect(spec.users == 7 && spec.seed == 9 && spec.items == SyntheticSpec().items)
+        let spec = try ConfigLoader.decode(SyntheticSpec.self, from: Data(#"{"users": 7, "seed": 9, "mean_gap_seconds": 60}"#.utf8))
+        #expect(spec.users == 7 && spec.seed == 9 && spec.meanGapSeconds == 60 && spec.items == SyntheticSpec().items)
+        #expect(throws: (any Error).self) { try ConfigLoader.decode(SyntheticSpec.self, from: Data(#"{"userz": 7}"#.utf8)) }
     }
 }
