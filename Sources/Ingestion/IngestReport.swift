@@ -2,9 +2,13 @@
 public struct IngestProgress: Sendable {
     public let file: String
     public let lines: Int
+    /// Records stored so far from this file (interactions, or entities for feature files).
+    public let records: Int
     public let bytesRead: Int
     /// The file's size when known, for percent done and ETA.
     public let totalBytes: Int?
+    /// Seconds since the file was opened.
+    public let elapsedSeconds: Double
     /// True on the last report for a file.
     public let finished: Bool
 }

@@ -21,7 +21,8 @@ public struct LineReader {
         return stat(path, &info) == 0 ? Int(info.st_size) : nil
     }
 
-    /// Calls `body(lineNumber, bytes, bytesReadSoFar)` for every line; line numbers start at 1.
+    /// Calls `body(lineNumber, bytes, offsetAfterLine)` for every line; line numbers start at 1 and
+    /// the offset (bytes of the file consumed so far) drives percent-done and ETA.
     /// A final line without a newline is delivered too. A UTF-8 byte-order mark is skipped.
     /// - Throws: `IngestError.unreadable` when the file cannot be opened or read, and whatever `body` throws.
     public func forEachLine(_ body: (Int, UnsafeRawBufferPointer, Int) throws -> Void) throws {
@@ -39,6 +40,7 @@ public struct LineReader {
                 if ferror(file) != 0 { throw IngestError.unreadable(path: path, reason: String(cString: strerror(errno))) }
                 break
             }
+            let chunkStart = totalRead
             totalRead += n
             try buffer.withUnsafeBytes { raw in
                 var start = 0
@@ -48,10 +50,10 @@ public struct LineReader {
                     let end = raw.baseAddress!.distance(to: UnsafeRawPointer(newline))
                     lineNumber += 1
                     if carry.isEmpty {
-                        try deliver(UnsafeRawBufferPointer(rebasing: raw[start..<end]), lineNumber, totalRead, body)
+                        try deliver(UnsafeRawBufferPointer(rebasing: raw[start..<end]), lineNumber, chunkStart + end + 1, body)
                     } else {
                         carry.append(contentsOf: raw[start..<end])
-                        try carry.withUnsafeBytes { try deliver($0, lineNumber, totalRead, body) }
+                        try carry.withUnsafeBytes { try deliver($0, lineNumber, chunkStart + end + 1, body) }
                         carry.removeAll(keepingCapacity: true)
                     }
                     start = end + 1

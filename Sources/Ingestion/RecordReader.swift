@@ -68,7 +68,8 @@ struct Record {
 struct RecordReader {
     let policy: ErrorPolicy
     let progress: ((IngestProgress) -> Void)?
-    let progressEveryLines = 50_000
+    /// How often to offer progress; the receiver throttles by time.
+    let progressEveryLines = 1_024
 
     /// Reads `path`; `header`, when given, receives the first line instead of `body`.
     /// `body` returns how many records it stored for the line.
@@ -84,12 +85,15 @@ struct RecordReader {
         var summary = IngestReport.FileSummary(path: path)
         var fields: [Field] = []
         var lastBytes = 0
+        let started = Date()
+        func offerProgress(finished: Bool) {
+            progress?(IngestProgress(file: name, lines: summary.lines, records: summary.records, bytesRead: lastBytes,
+                                     totalBytes: total, elapsedSeconds: Date().timeIntervalSince(started), finished: finished))
+        }
         try reader.forEachLine { number, line, bytesRead in
             summary.lines = number
             lastBytes = bytesRead
-            if number % progressEveryLines == 0 {
-                progress?(IngestProgress(file: name, lines: number, bytesRead: bytesRead, totalBytes: total, finished: false))
-            }
+            if number % progressEveryLines == 0 { offerProgress(finished: false) }
             do {
                 do {
                     try splitter.split(line, into: &fields)
@@ -111,7 +115,7 @@ struct RecordReader {
                 if report.skippedExamples.count < 5 { report.skippedExamples.append(malformed.description) }
             }
         }
-        progress?(IngestProgress(file: name, lines: summary.lines, bytesRead: lastBytes, totalBytes: total, finished: true))
+        offerProgress(finished: true)
         report.files.append(summary)
     }
 }

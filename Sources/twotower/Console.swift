@@ -11,29 +11,22 @@ import Darwin
 /// terminal, nothing otherwise (logs and pipes stay clean).
 final class ProgressPrinter: @unchecked Sendable {
     private let enabled: Bool
-    private var started = Date()
     private var lastPrint = Date.distantPast
-    private var currentFile = ""
 
     init(enabled: Bool = isatty(STDERR_FILENO) == 1) { self.enabled = enabled }
 
-    /// Renders ingest progress: lines, lines/s, percent and ETA when the size is known.
+    /// Renders ingest progress: lines and records, lines/s, percent and ETA when the size is known.
     func ingest(_ p: IngestProgress) {
         guard enabled else { return }
-        if p.file != currentFile {
-            currentFile = p.file
-            started = Date()
-        }
         let now = Date()
         guard p.finished || now.timeIntervalSince(lastPrint) >= 0.25 else { return }
         lastPrint = now
-        let elapsed = max(now.timeIntervalSince(started), 1e-6)
-        let rate = Double(p.lines) / elapsed
-        var line = "\((p.file as NSString).lastPathComponent): \(Format.count(p.lines)) lines, \(Format.count(Int(rate))) lines/s"
+        let rate = Double(p.lines) / max(p.elapsedSeconds, 1e-3)
+        var line = "\((p.file as NSString).lastPathComponent): \(Format.count(p.lines)) lines (\(Format.count(p.records)) records), \(Format.count(Int(rate))) lines/s"
         if let total = p.totalBytes, total > 0 {
             let fraction = Double(p.bytesRead) / Double(total)
             line += String(format: ", %.0f%%", fraction * 100)
-            if !p.finished && fraction > 0 { line += ", ETA \(Format.duration(elapsed * (1 - fraction) / fraction))" }
+            if !p.finished && fraction > 0 { line += ", ETA \(Format.duration(p.elapsedSeconds * (1 - fraction) / fraction))" }
         }
         write(line, finished: p.finished)
     }
