@@ -28,18 +28,22 @@ let package = Package(
         .target(name: "SQLite", dependencies: ["CSQLite"]),
         .target(name: "LinearAlgebra", dependencies: ["COpenBLAS"]),
 
+        // Hot scan kernels (AVX2+FMA chosen at run time), always optimised.
+        .target(name: "CKernels", cSettings: [.unsafeFlags(["-O3"])]),
+
         // Domain.
         .target(name: "Randomness"),
         .target(name: "Configuration"),
         .target(name: "Store", dependencies: ["SQLite", "Randomness"]),
         .target(name: "Ingestion", dependencies: ["Store"]),
         .target(name: "Synthetic", dependencies: ["Randomness", "Configuration"]),
+        .target(name: "VectorIndex", dependencies: ["LMDB", "LinearAlgebra", "Randomness", "CKernels"]),
 
         // The command-line tool.
         .executableTarget(
             name: "twotower",
             dependencies: [
-                "Configuration", "Store", "Ingestion", "Synthetic",
+                "Configuration", "Store", "Ingestion", "Synthetic", "VectorIndex", "LinearAlgebra",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
@@ -51,6 +55,7 @@ let package = Package(
         .testTarget(name: "IngestionTests", dependencies: ["Ingestion", "Store", "SQLite"]),
         .testTarget(name: "SyntheticTests", dependencies: ["Synthetic", "Ingestion", "Store", "Configuration"]),
         .testTarget(name: "ConfigurationTests", dependencies: ["Configuration"]),
-        .testTarget(name: "CLITests", dependencies: ["twotower", "Store"]),
+        .testTarget(name: "VectorIndexTests", dependencies: ["VectorIndex", "LinearAlgebra", "Randomness", "LMDB", "CKernels"]),
+        .testTarget(name: "CLITests", dependencies: ["twotower", "Store", "VectorIndex", "LinearAlgebra"]),
     ]
 )

@@ -106,7 +106,11 @@ public final class Environment: @unchecked Sendable {
         defer { resizeLock.unlock() }
         let txn = try ReadTransaction(environment: self, handle: beginTransaction(readOnly: true))
         defer { txn.abortIfOpen() }
-        return try body(txn)
+        let value = try body(txn)
+        // Ending a read-only transaction by commit rather than abort keeps the database handles it
+        // opened valid for the environment (LMDB closes them on abort).
+        try txn.finish()
+        return value
     }
 
     /// Runs `body` in a write transaction: commits when it returns, aborts when it throws.

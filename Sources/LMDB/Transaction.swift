@@ -93,18 +93,27 @@ public class Transaction: @unchecked Sendable {
 }
 
 /// A read-only snapshot. Many may be open at once, in this process and others, while a writer commits.
-public final class ReadTransaction: Transaction, @unchecked Sendable {}
+public final class ReadTransaction: Transaction, @unchecked Sendable {
+    func finish() throws {
+        let txn = try live()
+        handle = nil
+        try check(mdb_txn_commit(txn), "mdb_txn_commit(read-only)")
+    }
+}
 
 /// The single write transaction of an environment; see `Environment.write`.
 public final class WriteTransaction: Transaction, @unchecked Sendable {
-    /// Stores `value` under `key`, replacing any existing value.
-    public func put(_ value: some ContiguousBytes, forKey key: some ContiguousBytes, in db: Database) throws {
+    /// Stores `value` under `key`, replacing any existing value. With `append`, keys must arrive
+    /// in ascending order (`MDB_APPEND`), which makes bulk loads much faster; a key out of order
+    /// fails with `MDB_KEYEXIST`.
+    public func put(_ value: some ContiguousBytes, forKey key: some ContiguousBytes, in db: Database,
+                    append: Bool = false) throws {
         let txn = try live()
         try key.withUnsafeBytes { keyBytes in
             try value.withUnsafeBytes { valueBytes in
                 var k = MDB_val(mv_size: keyBytes.count, mv_data: UnsafeMutableRawPointer(mutating: keyBytes.baseAddress))
                 var v = MDB_val(mv_size: valueBytes.count, mv_data: UnsafeMutableRawPointer(mutating: valueBytes.baseAddress))
-                try check(mdb_put(txn, db.dbi, &k, &v, 0), "mdb_put")
+                try check(mdb_put(txn, db.dbi, &k, &v, append ? UInt32(MDB_APPEND) : 0), "mdb_put")
             }
         }
     }

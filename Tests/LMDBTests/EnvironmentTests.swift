@@ -139,6 +139,20 @@ struct EnvironmentTests {
         }
     }
 
+    @Test func aDatabaseOpenedInAReadTransactionStaysUsable() throws {
+        let dir = TempDirectory()
+        do {
+            let env = try Environment(path: dir.file("env"))
+            let db = try env.database(named: "d", create: true)
+            try env.write { try $0.put(bytes("v"), forKey: bytes("k"), in: db) }
+        }
+        var options = EnvironmentOptions()
+        options.readOnly = true
+        let env = try Environment(path: dir.file("env"), options: options)
+        let db = try env.read { try $0.openDatabase(named: "d") }
+        #expect(try env.read { try $0.value(forKey: bytes("k"), in: db) } == bytes("v"))
+    }
+
     @Test func aReusableReaderSeesEachNewSnapshot() throws {
         let dir = TempDirectory()
         let env = try Environment(path: dir.file("env"))

@@ -1,0 +1,25 @@
+#ifndef TT_KERNELS_H
+#define TT_KERNELS_H
+#include <stddef.h>
+
+/// Scores of one query against n vectors stored contiguously (row-major, dimension d):
+/// out[i] = <query, vectors[i]>. Vectors need no alignment.
+void tt_inner_products(const float *query, const float *vectors, size_t n, size_t d, float *out);
+
+/// out[i] = ||query - vectors[i]||².
+void tt_l2_squared(const float *query, const float *vectors, size_t n, size_t d, float *out);
+
+/// Inner products of a query against n SQ8 codes (one byte per dimension) decoded as
+/// min[j] + code[j] * step[j]:  out[i] = Σ_j q[j] * (min[j] + c[i][j] * step[j]).
+/// Pass qstep[j] = q[j] * step[j] and base = Σ_j q[j] * min[j] precomputed.
+void tt_inner_products_sq8(const float *qstep, float base, const unsigned char *codes, size_t n, size_t d, float *out);
+
+/// For each of `rows` rows of `scores` (row-major, `k` columns): the column with the largest
+/// scores[r][c] - bias[c] (bias may be NULL for none), written to best_index[r] and best_value[r].
+/// Ties keep the lowest column.
+void tt_argmax_rows(const float *scores, size_t rows, size_t k, const float *bias, int *best_index, float *best_value);
+
+/// Which implementation runs: 2 = AVX2+FMA, 0 = portable C.
+int tt_kernel_level(void);
+
+#endif

@@ -1,0 +1,38 @@
+import LinearAlgebra
+
+/// Brute-force top-k by the same scores as the index, for ground truth in evaluations.
+/// Scores come from sgemm over blocks of queries × blocks of the base.
+public enum ExactSearch {
+    public static func search(queries: Matrix, base: Matrix, ids: [Int64], k: Int, metric: Metric) -> [[Neighbor]] {
+        precondition(queries.cols == base.cols && ids.count == base.rows)
+        var q = queries, b = base
+        if metric == .cosine {
+            KMeans.normalizeRows(&q)
+            KMeans.normalizeRows(&b)
+        }
+        let norms: [Float] = metric == .l2 ? (0..<b.rows).map { r in b.row(r).reduce(0) { $0 + $1 * $1 } } : []
+        var tops = (0..<q.rows).map { _ in TopK(k: k) }
+        let queryBlock = 256, baseBlock = 16_384
+        var qs = 0
+        while qs < q.rows {
+            let qn = min(queryBlock, q.rows - qs)
+            let qm = Matrix(rows: qn, cols: q.cols, values: Array(q.values[(qs * q.cols)..<((qs + qn) * q.cols)]))
+            var bs = 0
+            while bs < b.rows {
+                let bn = min(baseBlock, b.rows - bs)
+                let bm = Matrix(rows: bn, cols: b.cols, values: Array(b.values[(bs * b.cols)..<((bs + bn) * b.cols)]))
+                let s = BLAS.multiply(qm, .none, bm, .transposed)
+                for i in 0..<qn {
+                    for j in 0..<bn {
+                        // L2: -||q - b||² = 2 q·b - ||b||² - ||q||²; the last term does not change the ranking.
+                        let v = metric == .l2 ? 2 * s[i, j] - norms[bs + j] : s[i, j]
+                        if v >= tops[qs + i].threshold { tops[qs + i].push(v, ids[bs + j]) }
+                    }
+                }
+                bs += bn
+            }
+            qs += qn
+        }
+        return tops.map { $0.sorted() }
+    }
+}

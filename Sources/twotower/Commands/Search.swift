@@ -1,0 +1,76 @@
+import ArgumentParser
+import Foundation
+import VectorIndex
+
+struct Search: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Query an index: top-k ids and scores for a vector or for an indexed item.",
+        discussion: "Give exactly one of --vector, --query-file with --row, or --item."
+    )
+
+    @Option(help: "The index directory (or a version directory).")
+    var index: String
+
+    @Option(help: "A query vector as comma-separated numbers.")
+    var vector: String?
+
+    @Option(name: .customLong("query-file"), help: "A .npy/.fvecs file of query vectors…")
+    var queryFile: String?
+
+    @Option(help: "…and the row of it to use.")
+    var row = 0
+
+    @Option(help: "Search with the stored vector of this id (its neighbours; itself excluded).")
+    var item: Int64?
+
+    @Option(help: "Results wanted.")
+    var k = 10
+
+    @Option(help: "Lists to probe.")
+    var nprobe = 8
+
+    @Option(help: "Comma-separated ids never to return.")
+    var exclude: String?
+
+    @Flag(help: "Print JSON.")
+    var json = false
+
+    func validate() throws {
+        let given = [vector != nil, queryFile != nil, item != nil].filter { $0 }.count
+        guard given == 1 else { throw ValidationError("give exactly one of --vector, --query-file, --item") }
+        guard (1...10_000).contains(k) else { throw ValidationError("--k must be in 1…10000, not \(k)") }
+        guard nprobe >= 1 else { throw ValidationError("--nprobe must be at least 1, not \(nprobe)") }
+    }
+
+    func run() throws {
+        let opened = try IVFIndex(path: index)
+        var parameters = SearchParameters(k: k, nprobe: nprobe)
+        if let exclude {
+            parameters.exclude = Set(try exclude.split(separator: ",").map { text -> Int64 in
+                guard let id = Int64(text.trimmingCharacters(in: .whitespaces)) else { throw ValidationError("--exclude: '\(text)' is not an id") }
+                return id
+            })
+        }
+        let query: [Float]
+        if let vector {
+            query = try vector.split(separator: ",").map { text -> Float in
+                guard let v = Float(text.trimmingCharacters(in: .whitespaces)) else { throw ValidationError("--vector: '\(text)' is not a number") }
+                return v
+            }
+        } else if let queryFile {
+            let m = try VectorFile.readMatrix(queryFile)
+            guard (0..<m.rows).contains(row) else { throw ValidationError("--row \(row) is outside \(queryFile)'s \(m.rows) rows") }
+            query = Array(m.row(row))
+        } else {
+            let id = item!
+            query = try opened.vector(id: id)
+            parameters.exclude.insert(id)
+        }
+        let results = try opened.search(query, parameters: parameters)
+        if json {
+            print(try jsonText(results))
+        } else {
+            print(Format.table([["rank", "id", "score"]] + results.enumerated().map { ["\($0.offset + 1)", "\($0.element.id)", String(format: "%.5f", $0.element.score)] }))
+        }
+    }
+}
