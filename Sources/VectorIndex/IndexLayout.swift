@@ -42,7 +42,7 @@ public struct IndexMetadata: Codable, Sendable, Equatable {
 /// - `vectors` (SQ8 only): id key → d float32, the full-precision vector for re-ranking.
 enum IndexLayout {
     static let formatVersion = 1
-    static let defaultChunkCapacity = 4_096
+    static let defaultChunkCapacity = 1_024
     static let databases = ["meta", "lists", "ids", "vectors"]
 
     static func listKey(_ list: Int, _ chunk: Int) -> [UInt8] {

@@ -12,6 +12,6 @@ struct TwoTowerCommand: ParsableCommand {
             `twotower demo` runs the whole pipeline on the built-in synthetic data set.
             """,
         subcommands: [Demo.self, Synth.self, Ingest.self, Split.self, Stats.self,
-                      BuildIndex.self, Search.self, IndexStats.self, AnnEval.self]
+                      BuildIndex.self, UpdateIndex.self, RebuildIndex.self, Search.self, IndexStats.self, AnnEval.self]
     )
 }

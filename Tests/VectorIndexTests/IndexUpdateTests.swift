@@ -1,0 +1,125 @@
+import Foundation
+import LinearAlgebra
+import Randomness
+import Testing
+@testable import VectorIndex
+
+struct IndexUpdateTests {
+    func makeIndex(_ x: Matrix, nlist: Int, encoding: VectorEncoding = .flat, chunk: Int, dir: IndexDir) throws -> IVFIndex {
+        var p = BuildParameters(nlist: nlist)
+        p.encoding = encoding
+        p.chunkCapacity = chunk
+        _ = try IndexBuilder.build(vectors: x, parameters: p, into: dir.path)
+        return try IVFIndex(path: dir.path, writable: true)
+    }
+
+    @Test(arguments: [VectorEncoding.flat, .sq8])
+    func aRandomSequenceOfUpdatesMatchesAReferenceMap(encoding: VectorEncoding) throws {
+        let dir = IndexDir()
+        let d = 8
+        let x = randomMatrix(300, d, seed: 31)
+        let index = try makeIndex(x, nlist: 6, encoding: encoding, chunk: 16, dir: dir)  // small chunks: many chunk edges
+        var reference: [Int64: [Float]] = [:]
+        for r in 0..<300 { reference[Int64(r)] = Array(x.row(r)) }
+        var rng = SplitMix64(seed: 32)
+        for step in 0..<400 {
+            let choice = rng.next() % 3
+            if choice == 0, let victim = reference.keys.sorted().randomElement(using: &rng) {
+                let report = try index.delete(ids: [victim, 99_999])
+                #expect(report.deleted == 1 && report.missing == [99_999])
+                reference[victim] = nil
+            } else {
+                let id = choice == 1 ? Int64(1_000 + step) : Int64(rng.next() % 300)   // new, or maybe existing
+                let v = (0..<d).map { _ in Float(rng.nextGaussian()) }
+                try index.upsert(ids: [id], vectors: Matrix(rows: 1, cols: d, values: v))
+                reference[id] = v
+            }
+        }
+        // Every id maps to its latest vector, deleted ids are gone, and sizes add up.
+        for (id, v) in reference {
+            let stored = try index.vector(id: id)
+            #expect(stored == v, "id \(id)")
+        }
+        #expect(try index.listSizes().reduce(0, +) == reference.count)
+        // Probing every list ranks exactly like brute force over the reference (flat), and SQ8
+        // with re-ranking finds the same nearest neighbour.
+        let ids = reference.keys.sorted()
+        let base = Matrix(rows: ids.count, cols: d, values: ids.flatMap { reference[$0]! })
+        for qi in 0..<10 {
+            let q = Array(randomMatrix(1, d, seed: 100 + UInt64(qi)).values)
+            let expected = naiveTopK(q, base, k: 5, metric: .innerProduct).map { ids[Int($0)] }
+            var p = SearchParameters(k: 5, nprobe: 6)
+            p.rerankFactor = 1_000
+            let found = try index.search(q, parameters: p).map(\.id)
+            #expect(found == expected)
+        }
+    }
+
+    @Test func aReaderOpenedBeforeAnUpdateDoesNotSeeIt() throws {
+        let dir = IndexDir()
+        let x = randomMatrix(100, 4, seed: 33)
+        let index = try makeIndex(x, nlist: 2, chunk: 1_024, dir: dir)
+        let q = Array(x.row(5))
+        let parameters = SearchParameters(k: 3, nprobe: 2)
+        let newcomer = q.map { $0 * 10 }  // would rank first for q
+        try index.environment.read { before in
+            let old = try index.scan(q, centroidScores: [0, 0], parameters: parameters, txn: before)
+            try index.delete(ids: [5])
+            try index.upsert(ids: [777], vectors: Matrix(rows: 1, cols: 4, values: newcomer))
+            #expect(try index.scan(q, centroidScores: [0, 0], parameters: parameters, txn: before) == old)
+            #expect(old.map(\.id).contains(5))
+        }
+        let now = try index.search(q, parameters: parameters).map(\.id)
+        #expect(now.first == 777 && !now.contains(5))
+    }
+
+    @Test func searchesRunWhileAWriterCommits() throws {
+        let dir = IndexDir()
+        let x = randomMatrix(2_000, 8, seed: 34)
+        let index = try makeIndex(x, nlist: 8, chunk: 64, dir: dir)
+        let failures = ResultSlots(count: 1)
+        let done = ResultSlots(count: 1)
+        let group = DispatchGroup()
+        let searches = ResultSlots(count: 4)
+        for t in 0..<4 {
+            group.enter()
+            Thread {
+                defer { group.leave() }
+                var n = 0
+                var rng = SplitMix64(seed: UInt64(t))
+                while done.values[0].isEmpty || n < 50 {
+                    let q = (0..<8).map { _ in Float(rng.nextGaussian()) }
+                    do {
+                        let found = try index.search(q, parameters: SearchParameters(k: 10, nprobe: 3))
+                        if found.count != 10 { failures.fail(IndexError.badParameter("short result: \(found.count)")) }
+                    } catch { failures.fail(error) }
+                    n += 1
+                }
+                searches.set(t, [Neighbor(id: Int64(n), score: 0)])
+            }.start()
+        }
+        var rng = SplitMix64(seed: 35)
+        for i in 0..<200 {
+            let v = (0..<8).map { _ in Float(rng.nextGaussian()) }
+            try index.upsert(ids: [Int64(10_000 + i)], vectors: Matrix(rows: 1, cols: 8, values: v))
+            try index.delete(ids: [Int64(i)])
+        }
+        done.set(0, [Neighbor(id: 1, score: 0)])
+        group.wait()
+        #expect(failures.error == nil, "\(String(describing: failures.error))")
+        #expect(try index.listSizes().reduce(0, +) == 2_000)
+        #expect(searches.values.allSatisfy { ($0.first?.id ?? 0) >= 50 })
+    }
+
+    @Test func updatesRejectBadVectors() throws {
+        let dir = IndexDir()
+        let index = try makeIndex(randomMatrix(50, 4, seed: 36), nlist: 2, chunk: 8, dir: dir)
+        #expect(throws: IndexError.dimensionMismatch(expected: 4, got: 3, what: "the update")) {
+            try index.upsert(ids: [1], vectors: randomMatrix(1, 3, seed: 1))
+        }
+        #expect(throws: IndexError.duplicateID(9)) {
+            try index.upsert(ids: [9, 9], vectors: randomMatrix(2, 4, seed: 1))
+        }
+        #expect(try index.listSizes().reduce(0, +) == 50, "a rejected update changes nothing")
+    }
+}
