@@ -5,7 +5,7 @@ SWIFT ?= swift
 APT_PACKAGES := liblmdb-dev libsqlite3-dev libopenblas-dev
 SUDO := $(shell [ "$$(id -u)" -eq 0 ] || echo sudo)
 
-.PHONY: deps build demo test bench-ingest clean
+.PHONY: deps build demo test bench-ingest bench-index clean
 
 ## deps: install the -dev packages for LMDB, SQLite and OpenBLAS if any is missing
 deps:
@@ -34,6 +34,10 @@ test: deps
 ## bench-ingest: ingest throughput and peak memory (Gowalla, ML-100K, 10M synthetic)
 bench-ingest: build
 	scripts/bench-ingest.sh
+
+## bench-index: our IVF index beside FAISS on 1M × 64 vectors (needs the peers' venv; see the script)
+bench-index: build
+	scripts/bench-index.sh --setup-peers
 
 clean:
 	rm -rf .build Data/generated

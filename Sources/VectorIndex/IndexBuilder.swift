@@ -49,6 +49,9 @@ public enum IndexBuilder {
         guard n > 0, d > 0 else { throw IndexError.emptyInput("the vector set") }
         guard p.nlist >= 1 else { throw IndexError.badParameter("nlist must be at least 1, not \(p.nlist)") }
         guard p.nlist <= n else { throw IndexError.tooFewVectors(count: n, nlist: p.nlist) }
+        if p.encoding == .sq8 && p.metric == .l2 {
+            throw IndexError.badParameter("sq8 encoding supports the inner_product and cosine metrics; use flat for l2")
+        }
         try VectorFile.checkFinite(input, source: "the vector set")
         let ids = ids ?? (0..<n).map(Int64.init)
         guard ids.count == n else { throw IndexError.badParameter("\(ids.count) ids for \(n) vectors") }
@@ -104,7 +107,10 @@ public enum IndexBuilder {
             order[fill[Int(a)]] = row
             fill[Int(a)] += 1
         }
-        let quantizer = p.encoding == .sq8 ? ScalarQuantizer(training: vectors) : nil
+        // SQ8 codes the residual to the list's centroid, whose range is far narrower than the
+        // vectors', so the 255 steps are correspondingly finer.
+        let quantizer = p.encoding == .sq8 ? ScalarQuantizer(residualsOf: vectors, centroids: centroids, assignment: assignment) : nil
+        var residual = [Float](repeating: 0, count: d)
         let vectorBytes = IndexLayout.vectorBytes(p.encoding, dimension: d)
         let estimate = n * (8 + vectorBytes + 48) + (p.encoding == .sq8 ? n * (4 * d + 32) : 0) + p.nlist * d * 4
         var options = EnvironmentOptions(mapSize: max(64 << 20, estimate * 2), maxDatabases: 8)
@@ -132,7 +138,8 @@ public enum IndexBuilder {
                                 out.storeBytes(of: ids[row], toByteOffset: 8 * slot, as: Int64.self)
                                 let at = 8 * count + slot * vectorBytes
                                 if let quantizer {
-                                    quantizer.encode(UnsafeBufferPointer(rebasing: xs[(row * d)..<((row + 1) * d)]), into: &code)
+                                    for j in 0..<d { residual[j] = xs[row * d + j] - centroids[list, j] }
+                                    residual.withUnsafeBufferPointer { quantizer.encode($0, into: &code) }
                                     code.withUnsafeBytes { (out.baseAddress! + at).copyMemory(from: $0.baseAddress!, byteCount: d) }
                                 } else {
                                     (out.baseAddress! + at).copyMemory(from: xs.baseAddress! + row * d, byteCount: 4 * d)

@@ -110,10 +110,11 @@ struct ListStore {
         }
     }
 
-    func encode(_ vector: [Float]) -> [UInt8] {
+    func encode(_ vector: [Float], list: Int) -> [UInt8] {
         if let quantizer = index.quantizer {
             var code = [UInt8](repeating: 0, count: d)
-            vector.withUnsafeBufferPointer { quantizer.encode($0, into: &code) }
+            let residual = (0..<d).map { vector[$0] - index.centroids[list, $0] }
+            residual.withUnsafeBufferPointer { quantizer.encode($0, into: &code) }
             return code
         }
         return vector.withUnsafeBytes { Array($0) }
@@ -128,7 +129,7 @@ struct ListStore {
         }
         let position = chunkIndex * capacity + chunk.ids.count
         chunk.ids.append(id)
-        chunk.codes += encode(vector)
+        chunk.codes += encode(vector, list: list)
         try writeChunk(list, chunkIndex, chunk)
         let key = IndexLayout.idKey(id)
         try txn.put(IndexLayout.location(list, position), forKey: key, in: index.idsDB)

@@ -1,8 +1,9 @@
 import LinearAlgebra
 
 /// Per-dimension 8-bit scalar quantisation (SQ8): each dimension's range [min, max] over the
-/// indexed vectors is cut into 255 steps and a value is stored as the nearest step's number.
-/// The decoding error of a dimension is at most half a step, (max − min) / 510.
+/// coded values is cut into 255 steps and a value is stored as the nearest step's number.
+/// The decoding error of a dimension is at most half a step, (max − min) / 510. The index codes
+/// residuals (vector − its list's centroid), whose ranges are much narrower than the vectors'.
 public struct ScalarQuantizer: Sendable, Equatable {
     public let minimums: [Float]
     public let steps: [Float]
@@ -16,6 +17,22 @@ public struct ScalarQuantizer: Sendable, Equatable {
         for r in 0..<vectors.rows {
             for j in 0..<d {
                 let v = vectors[r, j]
+                lo[j] = min(lo[j], v)
+                hi[j] = max(hi[j], v)
+            }
+        }
+        minimums = lo
+        steps = zip(lo, hi).map { max(($1 - $0) / 255, Float.leastNormalMagnitude) }
+    }
+
+    /// Learns the ranges of the residuals `x − centroids[assignment[x]]`.
+    public init(residualsOf vectors: Matrix, centroids: Matrix, assignment: [Int32]) {
+        let d = vectors.cols
+        var lo = [Float](repeating: .infinity, count: d), hi = [Float](repeating: -.infinity, count: d)
+        for r in 0..<vectors.rows {
+            let c = Int(assignment[r])
+            for j in 0..<d {
+                let v = vectors[r, j] - centroids[c, j]
                 lo[j] = min(lo[j], v)
                 hi[j] = max(hi[j], v)
             }

@@ -77,6 +77,7 @@ enum Format {
 /// Encodes a value as JSON text with sorted keys.
 func jsonText<T: Encodable>(_ value: T, pretty: Bool = false) throws -> String {
     let encoder = JSONEncoder()
+    encoder.keyEncodingStrategy = .convertToSnakeCase
     encoder.outputFormatting = pretty ? [.sortedKeys, .prettyPrinted] : [.sortedKeys]
     return String(decoding: try encoder.encode(value), as: UTF8.self)
 }

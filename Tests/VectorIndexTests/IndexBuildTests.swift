@@ -40,6 +40,12 @@ struct IndexBuildTests {
         #expect(throws: IndexError.duplicateID(3)) {
             _ = try IndexBuilder.build(vectors: randomMatrix(4, 4, seed: 4), ids: [1, 3, 2, 3], parameters: BuildParameters(nlist: 1), into: dir.path)
         }
+        var sqL2 = BuildParameters(nlist: 2)
+        sqL2.encoding = .sq8
+        sqL2.metric = .l2
+        #expect(throws: IndexError.self) {
+            _ = try IndexBuilder.build(vectors: randomMatrix(50, 4, seed: 5), parameters: sqL2, into: dir.path)
+        }
         #expect(IndexDirectory(root: dir.path).currentVersion().map { ($0 as NSString).standardizingPath } == (good as NSString).standardizingPath)
         let index = try IVFIndex(path: dir.path)
         #expect(throws: IndexError.dimensionMismatch(expected: 4, got: 3, what: "the query")) {
