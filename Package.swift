@@ -37,13 +37,14 @@ let package = Package(
         .target(name: "Store", dependencies: ["SQLite", "Randomness"]),
         .target(name: "Ingestion", dependencies: ["Store"]),
         .target(name: "Synthetic", dependencies: ["Randomness", "Configuration"]),
+        .target(name: "Evaluation", dependencies: ["LinearAlgebra", "Store"]),
         .target(name: "VectorIndex", dependencies: ["LMDB", "LinearAlgebra", "Randomness", "CKernels"]),
 
         // The command-line tool.
         .executableTarget(
             name: "twotower",
             dependencies: [
-                "Configuration", "Store", "Ingestion", "Synthetic", "VectorIndex", "LinearAlgebra",
+                "Configuration", "Store", "Ingestion", "Synthetic", "VectorIndex", "LinearAlgebra", "Evaluation",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
@@ -55,6 +56,7 @@ let package = Package(
         .testTarget(name: "IngestionTests", dependencies: ["Ingestion", "Store", "SQLite"]),
         .testTarget(name: "SyntheticTests", dependencies: ["Synthetic", "Ingestion", "Store", "Configuration"]),
         .testTarget(name: "ConfigurationTests", dependencies: ["Configuration"]),
+        .testTarget(name: "EvaluationTests", dependencies: ["Evaluation", "LinearAlgebra", "Store"]),
         .testTarget(name: "VectorIndexTests", dependencies: ["VectorIndex", "LinearAlgebra", "Randomness", "LMDB", "CKernels"]),
         .testTarget(name: "CLITests", dependencies: ["twotower", "Store", "VectorIndex", "LinearAlgebra"]),
     ]

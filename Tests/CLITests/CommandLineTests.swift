@@ -86,6 +86,11 @@ struct CommandLineTests {
         let splits = json?["splits"] as? [String: [String: Int]]
         #expect(splits?["leave-last-out"]?["test"] == 200 && splits?["leave-last-out"]?["validation"] == 200)
         #expect((json?["interactions_per_user"] as? [String: Any])?["p50"] != nil)
+        let evaluate = try Tool.run(["evaluate", "--store", dir.file("s.sqlite"), "--model", "popularity", "--json"])
+        #expect(evaluate.status == 0, "\(evaluate.stderr)")
+        let metrics = try JSONSerialization.jsonObject(with: Data(evaluate.stdout.utf8)) as? [String: Any]
+        #expect(metrics?["users"] as? Int == 200)
+        for key in ["recall@20", "ndcg@20", "hitrate@10", "mrr@50", "precision@10"] { #expect(metrics?[key] is Double, "\(key)") }
         let table = try Tool.run(["stats", "--store", dir.file("s.sqlite")])
         #expect(table.stdout.contains("interactions per") && table.stdout.contains("leave-last-out"))
     }

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Configuration
+import Evaluation
 import Foundation
 import Ingestion
 import Store
@@ -12,7 +13,8 @@ struct Demo: ParsableCommand {
         abstract: "Run the pipeline end to end (default: on the built-in synthetic data set).",
         discussion: """
             Steps so far: generate the synthetic data (or read --dataset) → ingest into a fresh store → \
-            split → print the store's statistics. Training, indexing, serving and evaluation join as they land.
+            split → print the store's statistics → evaluate the popularity baseline. Training, indexing \
+            and serving join as they land.
             The store is built beside the old one and renamed over it at the end, so an interrupted run \
             leaves the previous store intact.
             """
@@ -86,6 +88,12 @@ struct Demo: ParsableCommand {
 
         let stats = try step("stats") { try StoreStatistics(store: InteractionStore(path: storePath, create: false)) }
         print(StatsTable(stats: stats).text)
+        let baseline = try step("evaluate the popularity baseline on '\(config.split.name)' (test)") { () -> RankingMetrics in
+            let data = try EvaluationData.load(store: InteractionStore(path: storePath, create: false), split: config.split.name, part: .test)
+            return FullRankingEvaluator.evaluate(PopularityScorer(data: data), data: data)
+        }
+        print(String(format: "    popularity: Recall@20 %.4f, NDCG@20 %.4f, HitRate@10 %.4f over %d users",
+                     baseline["recall@20"] ?? 0, baseline["ndcg@20"] ?? 0, baseline["hitrate@10"] ?? 0, baseline.users))
         print("\nStore: \(storePath)")
         print(Format.table([["step", "seconds"]] + timings.map { [$0.0, String(format: "%.2f", $0.1)] }))
     }

@@ -1,0 +1,88 @@
+import ArgumentParser
+import Evaluation
+import Foundation
+import Store
+import VectorIndex
+
+struct Evaluate: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Exact full-ranking evaluation (Recall, NDCG, HitRate, MRR, Precision at K) of a split.",
+        discussion: """
+            As ../shared/EVAL.md: for every user with a held-out item, every item is scored, the \
+            user's training items are removed, and the top K are compared with the held-out items; \
+            metrics are averaged over those users. --json prints {"recall@20":…, "ndcg@20":…, \
+            "hitrate@10":…, …, "users":…}.
+            Models: `popularity` (items by training count), or user and item embeddings as float32 \
+            .npy files whose row r is the store's dense user / item id r. Trained checkpoints join \
+            when `twotower train` lands.
+            """
+    )
+
+    @Option(help: "The SQLite store.")
+    var store: String
+
+    @Option(name: .customLong("split-name"), help: "The split to evaluate (see `twotower stats`).")
+    var splitName: String?
+
+    @Option(help: "The held-out part: test or validation.")
+    var split = "test"
+
+    @Option(help: "popularity, or `embeddings` with --user-embeddings and --item-embeddings.")
+    var model = "popularity"
+
+    @Option(name: .customLong("user-embeddings"), help: "Users × d float32 .npy (row = dense user id).")
+    var userEmbeddings: String?
+
+    @Option(name: .customLong("item-embeddings"), help: "Items × d float32 .npy (row = dense item id).")
+    var itemEmbeddings: String?
+
+    @Option(help: "Comma-separated cut-offs.")
+    var k = "10,20,50"
+
+    @Flag(help: "Print JSON.")
+    var json = false
+
+    func run() throws {
+        let opened = try InteractionStore(path: store, create: false)
+        guard let part = SplitPart.allCases.first(where: { $0.name == split }), part != .train else {
+            throw ValidationError("--split must be test or validation, not '\(split)'")
+        }
+        let names = try opened.splitNames()
+        guard let name = splitName ?? (names.count == 1 ? names[0] : nil) else {
+            throw ValidationError("the store has splits \(names.joined(separator: ", ")); choose one with --split-name")
+        }
+        let ks = try k.split(separator: ",").map { text -> Int in
+            guard let v = Int(text), v >= 1 else { throw ValidationError("--k: '\(text)' is not a positive integer") }
+            return v
+        }
+        let data = try EvaluationData.load(store: opened, split: name, part: part)
+        let started = Date()
+        let metrics: RankingMetrics
+        switch model {
+        case "popularity":
+            metrics = FullRankingEvaluator.evaluate(PopularityScorer(data: data), data: data, ks: ks)
+        case "embeddings":
+            guard let userEmbeddings, let itemEmbeddings else {
+                throw ValidationError("--model embeddings needs --user-embeddings and --item-embeddings")
+            }
+            let users = try VectorFile.readMatrix(userEmbeddings), items = try VectorFile.readMatrix(itemEmbeddings)
+            guard users.rows == data.userCount, items.rows == data.itemCount, users.cols == items.cols else {
+                throw ValidationError("embeddings are \(users.rows)×\(users.cols) and \(items.rows)×\(items.cols); the store has \(data.userCount) users and \(data.itemCount) items")
+            }
+            metrics = FullRankingEvaluator.evaluate(EmbeddingScorer(users: users, items: items), data: data, ks: ks)
+        default:
+            throw ValidationError("unknown --model '\(model)' (popularity, embeddings)")
+        }
+        let seconds = Date().timeIntervalSince(started)
+        if json {
+            print(try jsonText(metrics))
+        } else {
+            var rows = [["K", "recall", "ndcg", "hitrate", "mrr", "precision"]]
+            for kk in ks {
+                rows.append(["\(kk)"] + ["recall", "ndcg", "hitrate", "mrr", "precision"].map { String(format: "%.4f", metrics["\($0)@\(kk)"] ?? 0) })
+            }
+            print("\(model) on split '\(name)' (\(part.name)), \(Format.count(metrics.users)) users, \(String(format: "%.2f", seconds)) s")
+            print(Format.table(rows))
+        }
+    }
+}
