@@ -38,13 +38,15 @@ let package = Package(
         .target(name: "Ingestion", dependencies: ["Store"]),
         .target(name: "Synthetic", dependencies: ["Randomness", "Configuration"]),
         .target(name: "Evaluation", dependencies: ["LinearAlgebra", "Store"]),
+        // Training loops are the hot path: optimised even in debug builds, like the C kernels.
+        .target(name: "Model", dependencies: ["LinearAlgebra", "Randomness"], swiftSettings: [.unsafeFlags(["-O"])]),
         .target(name: "VectorIndex", dependencies: ["LMDB", "LinearAlgebra", "Randomness", "CKernels"]),
 
         // The command-line tool.
         .executableTarget(
             name: "twotower",
             dependencies: [
-                "Configuration", "Store", "Ingestion", "Synthetic", "VectorIndex", "LinearAlgebra", "Evaluation",
+                "Configuration", "Store", "Ingestion", "Synthetic", "VectorIndex", "LinearAlgebra", "Evaluation", "Model",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
@@ -56,6 +58,7 @@ let package = Package(
         .testTarget(name: "IngestionTests", dependencies: ["Ingestion", "Store", "SQLite"]),
         .testTarget(name: "SyntheticTests", dependencies: ["Synthetic", "Ingestion", "Store", "Configuration"]),
         .testTarget(name: "ConfigurationTests", dependencies: ["Configuration"]),
+        .testTarget(name: "ModelTests", dependencies: ["Model", "LinearAlgebra", "Randomness", "Evaluation"]),
         .testTarget(name: "EvaluationTests", dependencies: ["Evaluation", "LinearAlgebra", "Store"]),
         .testTarget(name: "VectorIndexTests", dependencies: ["VectorIndex", "LinearAlgebra", "Randomness", "LMDB", "CKernels"]),
         .testTarget(name: "CLITests", dependencies: ["twotower", "Store", "VectorIndex", "LinearAlgebra"]),

@@ -7,6 +7,12 @@ public struct TrainingConfig: DefaultedConfig, Sendable, Equatable {
     public var learningRate = 0.005
     public var temperature = 0.1
     public var historyLength = 20
+    /// Decoupled weight decay (AdamW); 0 for none.
+    public var weightDecay = 0.0
+    /// Validations without improvement before early stopping.
+    public var patience = 3
+    /// The split trained on (its train part) and validated on (its validation part).
+    public var split = "leave-last-out"
     public var seed: UInt64 = 1
 
     public init() {}

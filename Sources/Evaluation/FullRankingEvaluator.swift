@@ -35,6 +35,32 @@ public enum FullRankingEvaluator {
         return results.merged.metrics
     }
 
+    /// The same metrics from a ranking function instead of full scores: `ranked(user)` returns the
+    /// user's top items, best first, with the masked items already left out (for example a search
+    /// through the ANN index that excludes the user's training items). Users spread over threads.
+    public static func evaluate(data: EvaluationData, ks: [Int] = [10, 20, 50], threads: Int = 2,
+                                ranked: @escaping @Sendable (Int) throws -> [Int32]) throws -> RankingMetrics {
+        let users = data.evaluatedUsers
+        let workers = max(1, min(threads, users.count))
+        let results = SumSlots(count: workers, ks: ks)
+        let failure = ErrorSlot()
+        DispatchQueue.concurrentPerform(iterations: workers) { worker in
+            var sums = MetricSums(ks: ks)
+            for index in stride(from: worker, to: users.count, by: workers) {
+                let u = users[index]
+                do {
+                    sums.add(ranked: try ranked(u), relevant: Set(data.heldOut[u]))
+                } catch {
+                    failure.set(error)
+                    return
+                }
+            }
+            results.set(worker, sums)
+        }
+        if let error = failure.error { throw error }
+        return results.merged.metrics
+    }
+
     /// The k best items of one row of scores, best first, skipping masked items; ties go to the
     /// smaller item id.
     static func topK(_ scores: Matrix, row: Int, k: Int, masked: [Int32]) -> [Int32] {
@@ -101,5 +127,17 @@ final class SumSlots: @unchecked Sendable {
         var total = MetricSums(ks: slots[0].ks)
         for s in slots { total.merge(s) }
         return total
+    }
+}
+
+/// The first error of parallel workers.
+final class ErrorSlot: @unchecked Sendable {
+    private let lock = NSLock()
+    private(set) var error: Error?
+
+    func set(_ e: Error) {
+        lock.lock()
+        if error == nil { error = e }
+        lock.unlock()
     }
 }

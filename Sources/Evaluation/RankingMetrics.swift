@@ -30,12 +30,13 @@ public struct RankingMetrics: Codable, Sendable, Equatable {
         self.init(values: values, users: users)
     }
 
-    struct DynamicKey: CodingKey {
-        var stringValue: String
-        var intValue: Int? { nil }
-        init(_ s: String) { stringValue = s }
-        init?(stringValue: String) { self.stringValue = stringValue }
-        init?(intValue: Int) { nil }
+    /// A coding key for the "<metric>@<k>" names.
+    public struct DynamicKey: CodingKey {
+        public var stringValue: String
+        public var intValue: Int? { nil }
+        public init(_ s: String) { stringValue = s }
+        public init?(stringValue: String) { self.stringValue = stringValue }
+        public init?(intValue: Int) { nil }
     }
 }
 

@@ -81,3 +81,9 @@ func jsonText<T: Encodable>(_ value: T, pretty: Bool = false) throws -> String {
     encoder.outputFormatting = pretty ? [.sortedKeys, .prettyPrinted] : [.sortedKeys]
     return String(decoding: try encoder.encode(value), as: UTF8.self)
 }
+
+/// Hands read-only values (an index, embedding matrices) to evaluator worker threads.
+struct UncheckedBox<T>: @unchecked Sendable {
+    let value: T
+    init(_ value: T) { self.value = value }
+}

@@ -11,7 +11,7 @@ struct TwoTowerCommand: ParsableCommand {
             land) train the towers, build the IVF index, serve top-K queries and evaluate recall.
             `twotower demo` runs the whole pipeline on the built-in synthetic data set.
             """,
-        subcommands: [Demo.self, Synth.self, Ingest.self, Split.self, Stats.self, Evaluate.self,
+        subcommands: [Demo.self, Synth.self, Ingest.self, Split.self, Stats.self, Train.self, Embed.self, Evaluate.self,
                       BuildIndex.self, UpdateIndex.self, RebuildIndex.self, Search.self, IndexStats.self, AnnEval.self]
     )
 }

@@ -1,5 +1,8 @@
 import ArgumentParser
+import Evaluation
 import Foundation
+import Model
+import Store
 import VectorIndex
 
 struct AnnEval: ParsableCommand {
@@ -12,6 +15,10 @@ struct AnnEval: ParsableCommand {
             queries/s on one thread, one query at a time, k = 10, repeated for at least --min-seconds \
             (as ../shared/peers/ann_peer.py measures FAISS). --json prints \
             [{"nprobe":…,"recall@10":…,"recall@100":…,"qps":…},…].
+            With --store and --model (an index built from that model's `embed --items`, ids = dense \
+            item ids), each point also gives end-to-end Recall@20 and NDCG@20 of the split's test \
+            users through the index (training items excluded by the index's filter) next to exact \
+            full ranking: "e2e_recall@20", "exact_recall@20", "e2e_ndcg@20", "exact_ndcg@20".
             """
     )
 
@@ -27,8 +34,28 @@ struct AnnEval: ParsableCommand {
     @Option(name: .customLong("min-seconds"), help: "Minimum timed work per nprobe.")
     var minSeconds = 1.0
 
+    @Option(help: "For end-to-end figures: the store…")
+    var store: String?
+
+    @Option(help: "…the model directory whose item embeddings the index holds…")
+    var model: String?
+
+    @Option(name: .customLong("split-name"), help: "…and the split whose test part is evaluated (default: the model's).")
+    var splitName: String?
+
     @Flag(help: "Print JSON instead of a table.")
     var json = false
+
+    struct Point: Encodable {
+        var base: ANNPoint
+        var endToEnd: [String: Double]
+
+        func encode(to encoder: Encoder) throws {
+            try base.encode(to: encoder)
+            var c = encoder.container(keyedBy: RankingMetrics.DynamicKey.self)
+            for (k, v) in endToEnd { try c.encode(v, forKey: RankingMetrics.DynamicKey(k)) }
+        }
+    }
 
     func run() throws {
         let probes = try nprobe.split(separator: ",").map { text -> Int in
@@ -48,13 +75,37 @@ struct AnnEval: ParsableCommand {
         let points = try ANNEvaluation.sweep(index: opened, queries: q, truth: truth, nprobes: probes, minSeconds: minSeconds) { p in
             printer.status("nprobe \(p.nprobe): recall@10 \(String(format: "%.3f", p.recallAt10)), \(Int(p.qps)) q/s")
         }
+        var endToEnd = [[String: Double]](repeating: [:], count: points.count)
+        if store != nil || model != nil {
+            guard let store, let model else { throw ValidationError("end-to-end figures need both --store and --model") }
+            let (loaded, info) = try Checkpoint.load(from: model)
+            let data = try EvaluationData.load(store: InteractionStore(path: store, create: false), split: splitName ?? info.split, part: .test)
+            let users = loaded.userEmbeddings()
+            let exact = FullRankingEvaluator.evaluate(EmbeddingScorer(users: users, items: loaded.itemEmbeddings()), data: data, ks: [20])
+            for (i, point) in points.enumerated() {
+                printer.status("end to end at nprobe \(point.nprobe)…")
+                let shared = UncheckedBox((opened, users, data))
+                let through = try FullRankingEvaluator.evaluate(data: data, ks: [20]) { u in
+                    let (index, users, data) = shared.value
+                    var p = SearchParameters(k: 20, nprobe: point.nprobe)
+                    p.exclude = Set(data.masked[u].map(Int64.init))
+                    return try index.search(Array(users.row(u)), parameters: p).map { Int32($0.id) }
+                }
+                endToEnd[i] = ["e2e_recall@20": through["recall@20"] ?? 0, "exact_recall@20": exact["recall@20"] ?? 0,
+                               "e2e_ndcg@20": through["ndcg@20"] ?? 0, "exact_ndcg@20": exact["ndcg@20"] ?? 0]
+            }
+        }
         printer.status("done", finished: true)
         if json {
-            print(try jsonText(points))
+            print(try jsonText(zip(points, endToEnd).map { Point(base: $0, endToEnd: $1) }))
         } else {
-            print(Format.table([["nprobe", "recall@10", "recall@100", "queries/s (1 thread)"]] + points.map {
-                ["\($0.nprobe)", String(format: "%.4f", $0.recallAt10), String(format: "%.4f", $0.recallAt100), Format.count(Int($0.qps))]
-            }))
+            let e2e = endToEnd.first?.isEmpty == false
+            print(Format.table([["nprobe", "recall@10", "recall@100", "queries/s (1 thread)"] + (e2e ? ["Recall@20 index / exact", "NDCG@20 index / exact"] : [])]
+                + zip(points, endToEnd).map { p, e in
+                    ["\(p.nprobe)", String(format: "%.4f", p.recallAt10), String(format: "%.4f", p.recallAt100), Format.count(Int(p.qps))]
+                        + (e2e ? [String(format: "%.4f / %.4f", e["e2e_recall@20"]!, e["exact_recall@20"]!),
+                                  String(format: "%.4f / %.4f", e["e2e_ndcg@20"]!, e["exact_ndcg@20"]!)] : [])
+                }))
         }
     }
 }

@@ -3,8 +3,11 @@ import Configuration
 import Evaluation
 import Foundation
 import Ingestion
+import LinearAlgebra
+import Model
 import Store
 import Synthetic
+import VectorIndex
 
 /// The README's main command: the pipeline end to end on the built-in synthetic data, or on a
 /// real data set with `--dataset`.
@@ -12,9 +15,10 @@ struct Demo: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Run the pipeline end to end (default: on the built-in synthetic data set).",
         discussion: """
-            Steps so far: generate the synthetic data (or read --dataset) → ingest into a fresh store → \
-            split → print the store's statistics → evaluate the popularity baseline. Training, indexing \
-            and serving join as they land.
+            Steps: generate the synthetic data (or read --dataset) → ingest into a fresh store → split → \
+            statistics → popularity baseline → train the towers → build the IVF index over the item \
+            embeddings → evaluate exactly and through the index, and measure ANN recall at the default \
+            nprobe → a summary table. Serving joins when the daemon lands.
             The store is built beside the old one and renamed over it at the end, so an interrupted run \
             leaves the previous store intact.
             """
@@ -28,6 +32,18 @@ struct Demo: ParsableCommand {
 
     @Option(help: "Where generated files go (default: the directory of the configured store).")
     var workdir: String?
+
+    @Option(name: .customLong("train-config"), help: "The training configuration (default: Config/gowalla.json or Config/ml-100k.json with --dataset, else Config/train.json).")
+    var trainConfig: String?
+
+    @Option(name: .customLong("index-config"), help: "The index configuration.")
+    var indexConfig = "Config/index.json"
+
+    @Option(help: "Override the training epochs (for a quick run).")
+    var epochs: Int?
+
+    @Option(name: .customLong("synthetic-spec"), help: "Override the synthetic recipe file.")
+    var syntheticSpec: String?
 
     func run() throws {
         var config = try ConfigLoader.load(DataConfig.self, from: dataConfig)
@@ -47,7 +63,7 @@ struct Demo: ParsableCommand {
         var format = IngestFormat(rawValue: config.source) ?? .csv
         var input = config.input
         if config.source == "synthetic" {
-            let spec = try ConfigLoader.load(SyntheticSpec.self, from: config.syntheticSpec)
+            let spec = try ConfigLoader.load(SyntheticSpec.self, from: syntheticSpec ?? config.syntheticSpec)
             try spec.validate()
             if let workdir { input = (workdir as NSString).appendingPathComponent("synthetic") }
             let summary = try step("synth: \(spec.users) users, \(spec.items) items, seed \(spec.seed)") {
@@ -94,8 +110,64 @@ struct Demo: ParsableCommand {
         }
         print(String(format: "    popularity: Recall@20 %.4f, NDCG@20 %.4f, HitRate@10 %.4f over %d users",
                      baseline["recall@20"] ?? 0, baseline["ndcg@20"] ?? 0, baseline["hitrate@10"] ?? 0, baseline.users))
+
+        // Train, index the item embeddings, evaluate exactly and through the index.
+        let directory = (storePath as NSString).deletingLastPathComponent
+        var training = try ConfigLoader.load(TrainingConfig.self, from: trainConfig ?? defaultTrainConfig)
+        if let epochs { training.epochs = epochs }
+        let trainSplit = config.split.name
+        let outcome = try step("train (\(training.epochs) epochs at most)") {
+            try TrainingJob(storePath: storePath, config: training, split: trainSplit, out: (directory as NSString).appendingPathComponent("model"))
+                .run { print("    " + $0) }
+        }
+        let indexSettings = try ConfigLoader.load(IndexConfig.self, from: indexConfig)
+        let itemVectors = outcome.model.itemEmbeddings(), userVectors = outcome.model.userEmbeddings()
+        let indexPath = (directory as NSString).appendingPathComponent("index")
+        var parameters = BuildParameters(nlist: indexSettings.nlist > 0 ? indexSettings.nlist : max(1, Int(4 * Double(itemVectors.rows).squareRoot())))
+        parameters.metric = Metric(name: indexSettings.metric) ?? .innerProduct
+        parameters.seed = indexSettings.seed
+        parameters.source = (directory as NSString).appendingPathComponent("model")
+        let build = try step("build the index over \(itemVectors.rows) item embeddings (nlist \(parameters.nlist))") {
+            try IndexBuilder.build(vectors: itemVectors, parameters: parameters, into: indexPath)
+        }
+        let index = try IVFIndex(path: indexPath)
+        let nprobe = indexSettings.nprobe
+        let store = try InteractionStore(path: storePath, create: false)
+        let test = try EvaluationData.load(store: store, split: trainSplit, part: .test)
+        let (exact, through) = try step("evaluate exactly and through the index (nprobe \(nprobe))") { () throws -> (RankingMetrics, RankingMetrics) in
+            let exact = FullRankingEvaluator.evaluate(EmbeddingScorer(users: userVectors, items: itemVectors), data: test)
+            let box = UncheckedBox((index, userVectors, test))
+            let through = try FullRankingEvaluator.evaluate(data: test) { u in
+                let (index, users, data) = box.value
+                var p = SearchParameters(k: 50, nprobe: nprobe)
+                p.exclude = Set(data.masked[u].map(Int64.init))
+                return try index.search(Array(users.row(u)), parameters: p).map { Int32($0.id) }
+            }
+            return (exact, through)
+        }
+        let queryUsers = Array(test.evaluatedUsers.prefix(1_000))
+        let queries = Matrix(rows: queryUsers.count, cols: userVectors.cols, values: queryUsers.flatMap { Array(userVectors.row($0)) })
+        let ann = try step("ANN recall@10 and single-thread queries/s at nprobe \(nprobe)") {
+            try ANNEvaluation.sweep(index: index, queries: queries, truth: ANNEvaluation.groundTruth(index: index, queries: queries),
+                                    nprobes: [nprobe], minSeconds: 0.5)[0]
+        }
+        print("\nSummary")
+        func metric(_ m: RankingMetrics, _ key: String) -> String { String(format: "%.4f", m[key] ?? 0) }
+        print(Format.table([
+            ["data", "\(Format.count(stats.users)) users, \(Format.count(stats.items)) items, \(Format.count(stats.interactions)) interactions"],
+            ["training", String(format: "%.1f s, %d epochs, best validation Recall@20 %.4f", outcome.seconds, outcome.history.count, outcome.bestValidation ?? 0)],
+            ["Recall@20 exact / index / popularity", "\(metric(exact, "recall@20")) / \(metric(through, "recall@20")) / \(metric(baseline, "recall@20"))"],
+            ["NDCG@20 exact / index / popularity", "\(metric(exact, "ndcg@20")) / \(metric(through, "ndcg@20")) / \(metric(baseline, "ndcg@20"))"],
+            ["index", String(format: "%d lists, built in %.2f s", build.nlist, build.buildSeconds)],
+            ["ANN recall@10 at nprobe \(nprobe)", String(format: "%.4f at %@ queries/s (1 thread)", ann.recallAt10, Format.count(Int(ann.qps)))],
+        ]))
         print("\nStore: \(storePath)")
         print(Format.table([["step", "seconds"]] + timings.map { [$0.0, String(format: "%.2f", $0.1)] }))
+    }
+
+    private var defaultTrainConfig: String {
+        guard let dataset else { return "Config/train.json" }
+        return FileManager.default.fileExists(atPath: (dataset as NSString).appendingPathComponent("train.txt")) ? "Config/gowalla.json" : "Config/ml-100k.json"
     }
 
     /// Points the configuration at a real data set, inferring its format from the files in it.

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Evaluation
 import Foundation
+import Model
 import Store
 import VectorIndex
 
@@ -12,9 +13,9 @@ struct Evaluate: ParsableCommand {
             user's training items are removed, and the top K are compared with the held-out items; \
             metrics are averaged over those users. --json prints {"recall@20":…, "ndcg@20":…, \
             "hitrate@10":…, …, "users":…}.
-            Models: `popularity` (items by training count), or user and item embeddings as float32 \
-            .npy files whose row r is the store's dense user / item id r. Trained checkpoints join \
-            when `twotower train` lands.
+            Models: `popularity` (items by training count), a model directory from `twotower train`, \
+            or `embeddings`: user and item embeddings as float32 .npy files whose row r is the \
+            store's dense user / item id r.
             """
     )
 
@@ -27,7 +28,7 @@ struct Evaluate: ParsableCommand {
     @Option(help: "The held-out part: test or validation.")
     var split = "test"
 
-    @Option(help: "popularity, or `embeddings` with --user-embeddings and --item-embeddings.")
+    @Option(help: "popularity, a model directory written by `twotower train`, or `embeddings` with --user-embeddings and --item-embeddings.")
     var model = "popularity"
 
     @Option(name: .customLong("user-embeddings"), help: "Users × d float32 .npy (row = dense user id).")
@@ -71,7 +72,14 @@ struct Evaluate: ParsableCommand {
             }
             metrics = FullRankingEvaluator.evaluate(EmbeddingScorer(users: users, items: items), data: data, ks: ks)
         default:
-            throw ValidationError("unknown --model '\(model)' (popularity, embeddings)")
+            guard FileManager.default.fileExists(atPath: model) else {
+                throw ValidationError("--model '\(model)' is not popularity, embeddings, or a model directory")
+            }
+            let (loaded, _) = try Checkpoint.load(from: model)
+            guard loaded.users.count == data.userCount, loaded.items.count == data.itemCount else {
+                throw ValidationError("the model has \(loaded.users.count) users and \(loaded.items.count) items; the store has \(data.userCount) and \(data.itemCount)")
+            }
+            metrics = FullRankingEvaluator.evaluate(EmbeddingScorer(users: loaded.userEmbeddings(), items: loaded.itemEmbeddings()), data: data, ks: ks)
         }
         let seconds = Date().timeIntervalSince(started)
         if json {

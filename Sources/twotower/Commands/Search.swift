@@ -1,11 +1,18 @@
 import ArgumentParser
 import Foundation
+import Model
+import Store
 import VectorIndex
 
 struct Search: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Query an index: top-k ids and scores for a vector or for an indexed item.",
-        discussion: "Give exactly one of --vector, --query-file with --row, or --item."
+        discussion: """
+            Give exactly one of --vector, --query-file with --row, --item, or --user. With --user the \
+            query is the user's embedding from --model, the ids returned are the store's raw item ids, \
+            and the user's training items (in the model's split) are excluded; the index must hold \
+            that model's item embeddings (`twotower embed --items`, ids = dense item ids).
+            """
     )
 
     @Option(help: "The index directory (or a version directory).")
@@ -23,6 +30,15 @@ struct Search: ParsableCommand {
     @Option(help: "Search with the stored vector of this id (its neighbours; itself excluded).")
     var item: Int64?
 
+    @Option(help: "A user's raw id (with --model and --store).")
+    var user: String?
+
+    @Option(help: "The model directory, for --user.")
+    var model: String?
+
+    @Option(help: "The store, for --user.")
+    var store: String?
+
     @Option(help: "Results wanted.")
     var k = 10
 
@@ -36,8 +52,9 @@ struct Search: ParsableCommand {
     var json = false
 
     func validate() throws {
-        let given = [vector != nil, queryFile != nil, item != nil].filter { $0 }.count
-        guard given == 1 else { throw ValidationError("give exactly one of --vector, --query-file, --item") }
+        let given = [vector != nil, queryFile != nil, item != nil, user != nil].filter { $0 }.count
+        guard given == 1 else { throw ValidationError("give exactly one of --vector, --query-file, --item, --user") }
+        if user != nil && (model == nil || store == nil) { throw ValidationError("--user needs --model and --store") }
         guard (1...10_000).contains(k) else { throw ValidationError("--k must be in 1…10000, not \(k)") }
         guard nprobe >= 1 else { throw ValidationError("--nprobe must be at least 1, not \(nprobe)") }
     }
@@ -52,7 +69,20 @@ struct Search: ParsableCommand {
             })
         }
         let query: [Float]
-        if let vector {
+        var names: ((Int64) throws -> String)?
+        if let user, let model, let store {
+            let (loaded, info) = try Checkpoint.load(from: model)
+            let opened = try InteractionStore(path: store, create: false)
+            guard let dense = try opened.denseID(of: .user, raw: user) else {
+                throw ValidationError("no user '\(user)' in \(store)")
+            }
+            guard dense < loaded.users.count else { throw ValidationError("user '\(user)' is newer than the model \(model)") }
+            query = Array(loaded.userEmbeddings().row(dense))
+            try opened.forEachInteraction(split: info.split, part: .train) { u, i in
+                if u == dense { parameters.exclude.insert(Int64(i)) }
+            }
+            names = { try opened.rawID(of: .item, dense: Int($0)) ?? "?" }
+        } else if let vector {
             query = try vector.split(separator: ",").map { text -> Float in
                 guard let v = Float(text.trimmingCharacters(in: .whitespaces)) else { throw ValidationError("--vector: '\(text)' is not a number") }
                 return v
@@ -67,10 +97,12 @@ struct Search: ParsableCommand {
             parameters.exclude.insert(id)
         }
         let results = try opened.search(query, parameters: parameters)
+        struct Row: Encodable { var id: String; var score: Float }
+        let rows = try results.map { Row(id: try names?($0.id) ?? "\($0.id)", score: $0.score) }
         if json {
-            print(try jsonText(results))
+            print(try jsonText(rows))
         } else {
-            print(Format.table([["rank", "id", "score"]] + results.enumerated().map { ["\($0.offset + 1)", "\($0.element.id)", String(format: "%.5f", $0.element.score)] }))
+            print(Format.table([["rank", "id", "score"]] + rows.enumerated().map { ["\($0.offset + 1)", $0.element.id, String(format: "%.5f", $0.element.score)] }))
         }
     }
 }

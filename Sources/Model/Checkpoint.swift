@@ -1,0 +1,104 @@
+import Foundation
+import LinearAlgebra
+
+/// What a checkpoint records beside the weights.
+public struct CheckpointInfo: Codable, Sendable, Equatable {
+    public var formatVersion: Int
+    public var userCount: Int
+    public var itemCount: Int
+    public var dimension: Int
+    /// The training configuration, as JSON text.
+    public var config: String
+    /// The store and split it was trained on, and its validation score.
+    public var store: String
+    public var split: String
+    public var validation: Double?
+    public var epochs: Int
+
+    public init(formatVersion: Int, userCount: Int, itemCount: Int, dimension: Int, config: String,
+                store: String, split: String, validation: Double?, epochs: Int) {
+        self.formatVersion = formatVersion
+        self.userCount = userCount
+        self.itemCount = itemCount
+        self.dimension = dimension
+        self.config = config
+        self.store = store
+        self.split = split
+        self.validation = validation
+        self.epochs = epochs
+    }
+}
+
+public enum CheckpointError: Error, CustomStringConvertible {
+    case unreadable(path: String, reason: String)
+    case fromTheFuture(path: String, found: Int, supported: Int)
+
+    public var description: String {
+        switch self {
+        case let .unreadable(path, reason): "\(path): not a TwoTower checkpoint (\(reason))"
+        case let .fromTheFuture(path, found, supported): "\(path): checkpoint format \(found) is newer than this twotower reads (\(supported))"
+        }
+    }
+}
+
+/// A model directory holds `model.ckpt`: the magic `TTCKPT\n`, a little-endian UInt32 length,
+/// the `CheckpointInfo` JSON, then the user and item weights as float32, row-major. It is written
+/// to a temporary file and renamed, so a reader sees the old checkpoint or the new one, whole.
+public enum Checkpoint {
+    public static let formatVersion = 1
+    static let magic = Array("TTCKPT\n".utf8)
+
+    public static func file(in directory: String) -> String { (directory as NSString).appendingPathComponent("model.ckpt") }
+
+    public static func save(_ model: TwoTowerModel, info: CheckpointInfo, to directory: String) throws {
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        let encoder = JSONEncoder()
+        encoder.keyEncodingStrategy = .convertToSnakeCase
+        encoder.outputFormatting = [.sortedKeys]
+        let json = try encoder.encode(info)
+        var data = Data(magic)
+        withUnsafeBytes(of: UInt32(json.count).littleEndian) { data.append(contentsOf: $0) }
+        data.append(json)
+        model.users.weights.values.withUnsafeBytes { data.append(contentsOf: $0) }
+        model.items.weights.values.withUnsafeBytes { data.append(contentsOf: $0) }
+        let path = file(in: directory), temporary = path + ".partial"
+        try data.write(to: URL(fileURLWithPath: temporary))
+        if rename(temporary, path) != 0 {
+            throw CheckpointError.unreadable(path: path, reason: "cannot rename \(temporary): \(String(cString: strerror(errno)))")
+        }
+    }
+
+    public static func load(from directory: String) throws -> (model: TwoTowerModel, info: CheckpointInfo) {
+        let path = FileManager.default.fileExists(atPath: directory + "/model.ckpt") ? file(in: directory) : directory
+        guard let data = FileManager.default.contents(atPath: path) else {
+            throw CheckpointError.unreadable(path: path, reason: "cannot read it (does it exist? train one with `twotower train`)")
+        }
+        let bytes = [UInt8](data)
+        guard bytes.count > magic.count + 4, Array(bytes[0..<magic.count]) == magic else {
+            throw CheckpointError.unreadable(path: path, reason: "bad magic")
+        }
+        let length = bytes[magic.count..<(magic.count + 4)].enumerated().reduce(0) { $0 | Int($1.element) << (8 * $1.offset) }
+        let jsonStart = magic.count + 4
+        guard bytes.count >= jsonStart + length else { throw CheckpointError.unreadable(path: path, reason: "truncated header") }
+        let decoder = JSONDecoder()
+        decoder.keyDecodingStrategy = .convertFromSnakeCase
+        struct Version: Decodable { var formatVersion: Int }
+        let header = data.subdata(in: jsonStart..<(jsonStart + length))
+        guard let version = try? decoder.decode(Version.self, from: header) else { throw CheckpointError.unreadable(path: path, reason: "bad header") }
+        guard version.formatVersion <= formatVersion else {
+            throw CheckpointError.fromTheFuture(path: path, found: version.formatVersion, supported: formatVersion)
+        }
+        let info = try decoder.decode(CheckpointInfo.self, from: header)
+        let d = info.dimension
+        let floats = (info.userCount + info.itemCount) * d
+        let start = jsonStart + length
+        guard bytes.count == start + 4 * floats else {
+            throw CheckpointError.unreadable(path: path, reason: "expected \(4 * floats) bytes of weights, found \(bytes.count - start)")
+        }
+        var values = [Float](repeating: 0, count: floats)
+        values.withUnsafeMutableBytes { dst in data.withUnsafeBytes { dst.copyMemory(from: UnsafeRawBufferPointer(rebasing: $0[start...])) } }
+        let users = Matrix(rows: info.userCount, cols: d, values: Array(values[0..<(info.userCount * d)]))
+        let items = Matrix(rows: info.itemCount, cols: d, values: Array(values[(info.userCount * d)...]))
+        return (TwoTowerModel(users: EmbeddingTable(weights: users), items: EmbeddingTable(weights: items)), info)
+    }
+}

@@ -1,0 +1,47 @@
+import Foundation
+import Testing
+
+/// train → embed → build-index → search by user → ann-eval end to end, through the real binary.
+struct ModelAndIndexCommandTests {
+    @Test func theModelBackedCommandsWorkTogether() throws {
+        let dir = Scratch()
+        func run(_ args: [String]) throws -> Tool.Result {
+            let r = try Tool.run(args)
+            #expect(r.status == 0, "\(args.first!): \(r.stderr)")
+            return r
+        }
+        _ = try run(["synth", "--out", dir.file("data"), "--users", "300", "--items", "200", "--clusters", "6", "--seed", "3"])
+        _ = try run(["ingest", "--format", "csv", "--input", dir.file("data"), "--store", dir.file("s.sqlite")])
+        _ = try run(["split", "--store", dir.file("s.sqlite"), "--method", "leave-last-out"])
+        try Data(#"{"epochs": 3, "batch_size": 256, "embedding_dimension": 16}"#.utf8).write(to: URL(fileURLWithPath: dir.file("train.json")))
+        let train = try run(["train", "--store", dir.file("s.sqlite"), "--config", dir.file("train.json"), "--out", dir.file("model")])
+        #expect(train.stdout.contains("epoch   3") && train.stdout.contains("val recall@20"))
+        let evaluate = try run(["evaluate", "--store", dir.file("s.sqlite"), "--model", dir.file("model"), "--json"])
+        let metrics = try JSONSerialization.jsonObject(with: Data(evaluate.stdout.utf8)) as? [String: Any]
+        #expect(metrics?["users"] as? Int == 300 && metrics?["recall@20"] is Double)
+        _ = try run(["embed", "--model", dir.file("model"), "--items", "--out", dir.file("items.npy")])
+        _ = try run(["embed", "--model", dir.file("model"), "--users", "--out", dir.file("users.npy")])
+        _ = try run(["build-index", "--vectors", dir.file("items.npy"), "--nlist", "8", "--out", dir.file("index"), "--config", "/nonexistent"])
+
+        // By user: raw item ids back, none of the user's training items.
+        let search = try run(["search", "--index", dir.file("index"), "--user", "u0", "--model", dir.file("model"),
+                              "--store", dir.file("s.sqlite"), "--k", "5", "--nprobe", "8", "--json"])
+        let found = try JSONSerialization.jsonObject(with: Data(search.stdout.utf8)) as? [[String: Any]]
+        #expect(found?.count == 5)
+        #expect(found?.allSatisfy { ($0["id"] as? String)?.hasPrefix("i") == true } == true)
+        let history = try String(contentsOfFile: dir.file("data/interactions.csv"), encoding: .utf8)
+            .split(separator: "\n").filter { $0.hasPrefix("u0,") }.map { String($0.split(separator: ",")[1]) }
+        let returned = Set(found?.compactMap { $0["id"] as? String } ?? [])
+        #expect(returned.intersection(history.dropLast(2)).isEmpty, "training items must be excluded")
+
+        // End to end: probing every list, the index ranks exactly like full scoring.
+        let eval = try run(["ann-eval", "--index", dir.file("index"), "--queries", dir.file("users.npy"), "--nprobe", "1,8",
+                            "--min-seconds", "0.05", "--store", dir.file("s.sqlite"), "--model", dir.file("model"), "--json"])
+        let points = try JSONSerialization.jsonObject(with: Data(eval.stdout.utf8)) as? [[String: Any]]
+        #expect(points?.count == 2)
+        let full = points?.last
+        #expect(full?["recall@10"] as? Double == 1)
+        let e2e = full?["e2e_recall@20"] as? Double, exact = full?["exact_recall@20"] as? Double
+        #expect(e2e != nil && exact != nil && abs(e2e! - exact!) < 1e-9)
+    }
+}

@@ -1,0 +1,76 @@
+import Foundation
+import LinearAlgebra
+import Randomness
+import Testing
+@testable import Model
+
+func randomMatrix(_ rows: Int, _ cols: Int, seed: UInt64) -> Matrix {
+    var rng = SplitMix64(seed: seed)
+    return Matrix(rows: rows, cols: cols, values: (0..<(rows * cols)).map { _ in Float(rng.nextGaussian()) })
+}
+
+/// Central finite difference of `f` at every entry of `x`, in Double for accuracy.
+func numericGradient(_ x: Matrix, _ f: (Matrix) -> Double, h: Float = 1e-2) -> [Double] {
+    (0..<x.values.count).map { i in
+        var plus = x, minus = x
+        plus.values[i] += h
+        minus.values[i] -= h
+        return (f(plus) - f(minus)) / (2 * Double(h))
+    }
+}
+
+func close(_ analytic: [Float], _ numeric: [Double], tolerance: Double) -> Bool {
+    zip(analytic, numeric).allSatisfy { abs(Double($0) - $1) <= tolerance * max(1, abs($1)) }
+}
+
+struct GradientTests {
+    @Test func l2NormalizeBackwardMatchesFiniteDifferences() {
+        let x = randomMatrix(3, 5, seed: 1)
+        let weights = randomMatrix(3, 5, seed: 2)  // L = Σ w ⊙ normalize(x)
+        let loss: (Matrix) -> Double = { m in
+            zip(L2Normalize.forward(m).y.values, weights.values).reduce(0.0) { $0 + Double($1.0 * $1.1) }
+        }
+        let (y, norms) = L2Normalize.forward(x)
+        let dx = L2Normalize.backward(y: y, norms: norms, gradient: weights)
+        #expect(close(dx.values, numericGradient(x, loss, h: 1e-3), tolerance: 2e-3))
+    }
+
+    @Test(arguments: [false, true])
+    func sampledSoftmaxGradientsMatchFiniteDifferences(withDuplicates: Bool) {
+        let u = randomMatrix(6, 4, seed: 3), v = randomMatrix(6, 4, seed: 4)
+        let ids: [Int32] = withDuplicates ? [0, 1, 2, 1, 4, 5] : [0, 1, 2, 3, 4, 5]
+        let known: [[Int]] = [[5], [], [], [], [], []]  // user 0 has seen the item in column 5
+        let loss = SampledSoftmaxLoss(temperature: 0.5)
+        let result = loss.lossAndGradients(users: u, items: v, itemIDs: ids, maskedColumns: known)
+        let du = numericGradient(u, { Double(loss.lossAndGradients(users: $0, items: v, itemIDs: ids, maskedColumns: known).loss) }, h: 1e-2)
+        let dv = numericGradient(v, { Double(loss.lossAndGradients(users: u, items: $0, itemIDs: ids, maskedColumns: known).loss) }, h: 1e-2)
+        #expect(close(result.dUsers.values, du, tolerance: 5e-3))
+        #expect(close(result.dItems.values, dv, tolerance: 5e-3))
+    }
+
+    @Test func sampledSoftmaxLossMatchesAHandComputedCase() {
+        // Two users, two items, unit vectors: u0·v0 = 1, u0·v1 = 0, u1·v0 = 0, u1·v1 = 1; τ = 1.
+        let u = Matrix([[1, 0], [0, 1]]), v = Matrix([[1, 0], [0, 1]])
+        let result = SampledSoftmaxLoss(temperature: 1).lossAndGradients(users: u, items: v, itemIDs: [7, 8])
+        let expected = -log(exp(1.0) / (exp(1.0) + 1))
+        #expect(abs(Double(result.loss) - expected) < 1e-6)
+        // The same item twice: the copy is masked, so each row's softmax has one entry and loss 0.
+        let masked = SampledSoftmaxLoss(temperature: 1).lossAndGradients(users: u, items: v, itemIDs: [7, 7])
+        #expect(abs(masked.loss) < 1e-6)
+    }
+
+    @Test func sparseGradientsSumRepeatedRows() {
+        let g = SparseGradient(ids: [4, 2, 4], perExample: Matrix([[1, 1], [2, 2], [3, 3]]))
+        #expect(g.ids == [4, 2])
+        #expect(g.values == Matrix([[4, 4], [2, 2]]))
+    }
+
+    @Test func lazyAdamFollowsItsFormulaAndTouchesOnlyGivenRows() {
+        var table = EmbeddingTable(weights: Matrix([[1, 1], [5, 5]]))
+        var adam = LazyAdam(rows: 2, dimension: 2, learningRate: 0.1)
+        adam.apply(SparseGradient(ids: [0], perExample: Matrix([[0.5, -2]])), to: &table)
+        // First step: m̂ = g, v̂ = g², so the update is lr · g / (|g| + ε) = ±lr.
+        #expect(abs(table.weights[0, 0] - 0.9) < 1e-5 && abs(table.weights[0, 1] - 1.1) < 1e-5)
+        #expect(table.weights[1, 0] == 5 && table.weights[1, 1] == 5)
+    }
+}
