@@ -327,20 +327,32 @@ public final class IVFIndex: @unchecked Sendable {
 /// Per-query result slots written by parallel workers (each writes distinct indices).
 final class ResultSlots: @unchecked Sendable {
     private let lock = NSLock()
-    private(set) var values: [[Neighbor]]
-    private(set) var error: Error?
+    private var storage: [[Neighbor]]
+    private var firstError: Error?
 
-    init(count: Int) { values = Array(repeating: [], count: count) }
+    init(count: Int) { storage = Array(repeating: [], count: count) }
+
+    var values: [[Neighbor]] {
+        lock.lock()
+        defer { lock.unlock() }
+        return storage
+    }
+
+    var error: Error? {
+        lock.lock()
+        defer { lock.unlock() }
+        return firstError
+    }
 
     func set(_ index: Int, _ value: [Neighbor]) {
         lock.lock()
-        values[index] = value
+        storage[index] = value
         lock.unlock()
     }
 
     func fail(_ error: Error) {
         lock.lock()
-        if self.error == nil { self.error = error }
+        if firstError == nil { firstError = error }
         lock.unlock()
     }
 }
