@@ -1,3 +1,4 @@
+import ArgumentParser
 import Foundation
 import Ingestion
 
@@ -86,4 +87,15 @@ func jsonText<T: Encodable>(_ value: T, pretty: Bool = false) throws -> String {
 struct UncheckedBox<T>: @unchecked Sendable {
     let value: T
     init(_ value: T) { self.value = value }
+}
+
+/// Parses a comma-separated option value ("1,2,4") into numbers, naming the option and the bad
+/// element on error.
+func parseList<T: LosslessStringConvertible>(_ text: String, option: String, as: T.Type = T.self,
+                                              where valid: (T) -> Bool = { _ in true }, expected: String = "a number") throws -> [T] {
+    try text.split(separator: ",").map { part in
+        let trimmed = part.trimmingCharacters(in: .whitespaces)
+        guard let value = T(trimmed), valid(value) else { throw ValidationError("\(option): '\(trimmed)' is not \(expected)") }
+        return value
+    }
 }

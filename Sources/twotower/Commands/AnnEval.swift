@@ -58,12 +58,7 @@ struct AnnEval: ParsableCommand {
     }
 
     func run() throws {
-        let probes = try nprobe.split(separator: ",").map { text -> Int in
-            guard let n = Int(text.trimmingCharacters(in: .whitespaces)), n >= 1 else {
-                throw ValidationError("--nprobe: '\(text)' is not a positive integer")
-            }
-            return n
-        }
+        let probes = try parseList(nprobe, option: "--nprobe", as: Int.self, where: { $0 >= 1 }, expected: "a positive integer")
         let opened = try IVFIndex(path: index)
         let q = try VectorFile.readMatrix(queries)
         guard q.cols == opened.dimension else {

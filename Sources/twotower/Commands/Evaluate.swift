@@ -52,10 +52,7 @@ struct Evaluate: ParsableCommand {
         guard let name = splitName ?? (names.count == 1 ? names[0] : nil) else {
             throw ValidationError("the store has splits \(names.joined(separator: ", ")); choose one with --split-name")
         }
-        let ks = try k.split(separator: ",").map { text -> Int in
-            guard let v = Int(text), v >= 1 else { throw ValidationError("--k: '\(text)' is not a positive integer") }
-            return v
-        }
+        let ks = try parseList(k, option: "--k", as: Int.self, where: { $0 >= 1 }, expected: "a positive integer")
         let data = try EvaluationData.load(store: opened, split: name, part: part)
         let started = Date()
         let metrics: RankingMetrics

@@ -63,10 +63,7 @@ struct Search: ParsableCommand {
         let opened = try IVFIndex(path: index)
         var parameters = SearchParameters(k: k, nprobe: nprobe)
         if let exclude {
-            parameters.exclude = Set(try exclude.split(separator: ",").map { text -> Int64 in
-                guard let id = Int64(text.trimmingCharacters(in: .whitespaces)) else { throw ValidationError("--exclude: '\(text)' is not an id") }
-                return id
-            })
+            parameters.exclude = Set(try parseList(exclude, option: "--exclude", as: Int64.self, expected: "an id"))
         }
         let query: [Float]
         var names: ((Int64) throws -> String)?
@@ -83,10 +80,7 @@ struct Search: ParsableCommand {
             }
             names = { try opened.rawID(of: .item, dense: Int($0)) ?? "?" }
         } else if let vector {
-            query = try vector.split(separator: ",").map { text -> Float in
-                guard let v = Float(text.trimmingCharacters(in: .whitespaces)) else { throw ValidationError("--vector: '\(text)' is not a number") }
-                return v
-            }
+            query = try parseList(vector, option: "--vector", as: Float.self)
         } else if let queryFile {
             let m = try VectorFile.readMatrix(queryFile)
             guard (0..<m.rows).contains(row) else { throw ValidationError("--row \(row) is outside \(queryFile)'s \(m.rows) rows") }

@@ -37,10 +37,7 @@ struct UpdateIndex: ParsableCommand {
         let opened = try IVFIndex(path: index, writable: true)
         var report = UpdateReport()
         if let delete {
-            let list = try delete.split(separator: ",").map { text -> Int64 in
-                guard let id = Int64(text.trimmingCharacters(in: .whitespaces)) else { throw ValidationError("--delete: '\(text)' is not an id") }
-                return id
-            }
+            let list = try parseList(delete, option: "--delete", as: Int64.self, expected: "an id")
             report = try opened.delete(ids: list)
         }
         if let vectors, let ids {
