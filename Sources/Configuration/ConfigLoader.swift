@@ -5,6 +5,11 @@ public struct ConfigError: Error, CustomStringConvertible {
     public let path: String
     public let message: String
     public var description: String { "\(path): \(message)" }
+
+    public init(path: String, message: String) {
+        self.path = path
+        self.message = message
+    }
 }
 
 /// A configuration value whose `init()` holds every default.

@@ -13,6 +13,17 @@ public struct TrainingConfig: DefaultedConfig, Sendable, Equatable {
     public var patience = 3
     /// The split trained on (its train part) and validated on (its validation part).
     public var split = "leave-last-out"
+    /// Extra negatives per batch, shared by its rows (0: in-batch negatives only).
+    public var extraNegatives = 0
+    /// How extra negatives are drawn: `uniform` or `popularity`.
+    public var negativeSampling = "uniform"
+    /// Subtract log q (candidate sampling probability) from the logits (Yi et al. 2019).
+    public var logqCorrection = false
+    /// Linear learning-rate warm-up steps, then `lr_schedule`: `constant`, `cosine` or `linear`.
+    public var warmupSteps = 0
+    public var lrSchedule = "constant"
+    /// Clip gradients to this global L2 norm (0: off).
+    public var clipNorm = 0.0
     public var seed: UInt64 = 1
 
     public init() {}

@@ -1,4 +1,10 @@
 import Foundation
+
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
 import LinearAlgebra
 import Randomness
 
@@ -12,9 +18,35 @@ public struct TrainerSettings: Sendable {
     public var weightDecay: Float = 0
     /// Stop after this many validations without a better score.
     public var patience = 3
+    /// Extra negatives drawn per batch and shared by all its rows (0 for in-batch only).
+    public var extraNegatives = 0
+    public var negativeDistribution = NegativeSampler.Distribution.uniform
+    /// Subtract log q (each candidate's sampling probability) from the logits.
+    public var logQCorrection = false
+    /// Learning-rate warm-up, then decay over the remaining steps.
+    public var warmupSteps = 0
+    public var schedule = LearningRateSchedule.constant
+    /// Scale gradients down when their global L2 norm exceeds this (0 for no clipping).
+    public var clipNorm: Float = 0
     public var seed: UInt64 = 1
 
     public init() {}
+}
+
+/// How the learning rate moves after warm-up.
+public enum LearningRateSchedule: String, Sendable, Codable {
+    case constant, cosine, linear
+
+    /// The factor at `step` (from 1) of `total`, after `warmup` linear warm-up steps.
+    public func factor(step: Int, total: Int, warmup: Int) -> Float {
+        if warmup > 0 && step <= warmup { return Float(step) / Float(warmup) }
+        let progress = total > warmup ? min(1, Float(step - warmup) / Float(total - warmup)) : 1
+        switch self {
+        case .constant: return 1
+        case .cosine: return 0.5 * (1 + cosf(Float.pi * progress))
+        case .linear: return 1 - progress
+        }
+    }
 }
 
 /// One epoch's figures.
@@ -52,6 +84,14 @@ public struct Trainer {
         itemAdam.weightDecay = s.weightDecay
         let loss = SampledSoftmaxLoss(temperature: s.temperature)
         var rng = SplitMix64(seed: s.seed &+ 7)
+        var counts = [Int](repeating: 0, count: itemCount)
+        for (_, i) in pairs { counts[Int(i)] += 1 }
+        let sampler = NegativeSampler(distribution: s.negativeDistribution, counts: counts)
+        // log q per item as an in-batch candidate: expected appearances in a batch of B.
+        let inBatchLogQ = counts.map { Float(log(Double(max($0, 1)) * Double(s.batchSize) / Double(pairs.count))) }
+        let extraLogQ = sampler.probabilities.map { Float(log($0 * Double(max(s.extraNegatives, 1)))) }
+        let totalSteps = s.epochs * ((pairs.count + s.batchSize - 1) / s.batchSize)
+        var step = 0
         var order = Array(0..<pairs.count)
         var best: (score: Double, model: TwoTowerModel)?
         var sinceBest = 0
@@ -72,11 +112,44 @@ public struct Trainer {
                 let masks = userIDs.map { u in histories[Int(u)].flatMap { columns[$0] ?? [] } }
                 let (un, unorm) = L2Normalize.forward(model.users.gather(userIDs))
                 let (vn, vnorm) = L2Normalize.forward(model.items.gather(itemIDs))
-                let result = loss.lossAndGradients(users: un, items: vn, itemIDs: itemIDs, maskedColumns: masks)
-                let du = L2Normalize.backward(y: un, norms: unorm, gradient: result.dUsers)
-                let dv = L2Normalize.backward(y: vn, norms: vnorm, gradient: result.dItems)
+                var extra: SampledSoftmaxLoss.ExtraNegatives?
+                var extraNorms: [Float] = []
+                if s.extraNegatives > 0 {
+                    let ids = sampler.sample(s.extraNegatives, using: &rng)
+                    let (en, norms) = L2Normalize.forward(model.items.gather(ids))
+                    extra = .init(embeddings: en, ids: ids)
+                    extraNorms = norms
+                    // The user's own history among the extras is masked too.
+                    for (k, id) in ids.enumerated() { columns[id, default: []].append(itemIDs.count + k) }
+                }
+                let allMasks = extra == nil ? masks : userIDs.map { u in histories[Int(u)].flatMap { columns[$0] ?? [] } }
+                let logQ: [Float]? = s.logQCorrection
+                    ? itemIDs.map { inBatchLogQ[Int($0)] } + (extra?.ids.map { extraLogQ[Int($0)] } ?? []) : nil
+                let result = loss.lossAndGradients(users: un, items: vn, itemIDs: itemIDs, extra: extra, logQ: logQ, maskedColumns: allMasks)
+                var du = L2Normalize.backward(y: un, norms: unorm, gradient: result.dUsers)
+                var dv = L2Normalize.backward(y: vn, norms: vnorm, gradient: result.dItems)
+                var de = extra.map { L2Normalize.backward(y: $0.embeddings, norms: extraNorms, gradient: result.dExtra) }
+                if s.clipNorm > 0 {
+                    let squares = [du, dv, de ?? Matrix(rows: 0, cols: 0)].reduce(Float(0)) { $0 + $1.values.reduce(0) { $0 + $1 * $1 } }
+                    let norm = squares.squareRoot()
+                    if norm > s.clipNorm {
+                        let scale = s.clipNorm / norm
+                        for i in du.values.indices { du.values[i] *= scale }
+                        for i in dv.values.indices { dv.values[i] *= scale }
+                        if de != nil { for i in de!.values.indices { de!.values[i] *= scale } }
+                    }
+                }
+                step += 1
+                let rate = s.learningRate * s.schedule.factor(step: step, total: totalSteps, warmup: s.warmupSteps)
+                userAdam.learningRate = rate
+                itemAdam.learningRate = rate
                 userAdam.apply(SparseGradient(ids: userIDs, perExample: du), to: &model.users)
-                itemAdam.apply(SparseGradient(ids: itemIDs, perExample: dv), to: &model.items)
+                if let extra, let de {
+                    itemAdam.apply(SparseGradient(ids: itemIDs + extra.ids, perExample: Matrix(rows: dv.rows + de.rows, cols: dv.cols, values: dv.values + de.values)),
+                                   to: &model.items)
+                } else {
+                    itemAdam.apply(SparseGradient(ids: itemIDs, perExample: dv), to: &model.items)
+                }
                 total += Double(result.loss)
                 batches += 1
             }

@@ -39,6 +39,18 @@ struct TrainingJob {
         s.weightDecay = Float(config.weightDecay)
         s.patience = config.patience
         s.seed = config.seed
+        s.extraNegatives = config.extraNegatives
+        guard let distribution = NegativeSampler.Distribution(rawValue: config.negativeSampling) else {
+            throw ConfigError(path: "training configuration", message: "negative_sampling '\(config.negativeSampling)' is not uniform or popularity")
+        }
+        s.negativeDistribution = distribution
+        s.logQCorrection = config.logqCorrection
+        s.warmupSteps = config.warmupSteps
+        guard let schedule = LearningRateSchedule(rawValue: config.lrSchedule) else {
+            throw ConfigError(path: "training configuration", message: "lr_schedule '\(config.lrSchedule)' is not constant, cosine or linear")
+        }
+        s.schedule = schedule
+        s.clipNorm = Float(config.clipNorm)
         let configJSON = ConfigLoader.json(config)
         let runs = RunLog(store: store)
         let run = try runs.start(kind: "train", config: configJSON)

@@ -1,0 +1,79 @@
+import Evaluation
+import Foundation
+import LinearAlgebra
+import Randomness
+import Testing
+@testable import Model
+
+struct NegativeSamplingTests {
+    @Test(arguments: [false, true])
+    func gradientsWithExtraNegativesMatchFiniteDifferences(logQ: Bool) {
+        let u = randomMatrix(5, 4, seed: 11), v = randomMatrix(5, 4, seed: 12), e = randomMatrix(3, 4, seed: 13)
+        let ids: [Int32] = [0, 1, 2, 3, 4]
+        let extraIDs: [Int32] = [7, 2, 9]            // item 2 is row 2's own positive: masked for that row
+        let q: [Float]? = logQ ? [0.1, -0.3, 0.2, 0.0, 0.5, -1.0, 0.3, 0.7] : nil
+        let masks: [[Int]] = [[7], [], [], [5], []]  // row 0 has seen extra 9 (column 7), row 3 extra 7 (column 5)
+        let loss = SampledSoftmaxLoss(temperature: 0.4)
+        func value(_ u: Matrix, _ v: Matrix, _ e: Matrix) -> Double {
+            Double(loss.lossAndGradients(users: u, items: v, itemIDs: ids, extra: .init(embeddings: e, ids: extraIDs), logQ: q, maskedColumns: masks).loss)
+        }
+        let r = loss.lossAndGradients(users: u, items: v, itemIDs: ids, extra: .init(embeddings: e, ids: extraIDs), logQ: q, maskedColumns: masks)
+        #expect(close(r.dUsers.values, numericGradient(u, { value($0, v, e) }), tolerance: 5e-3))
+        #expect(close(r.dItems.values, numericGradient(v, { value(u, $0, e) }), tolerance: 5e-3))
+        #expect(close(r.dExtra.values, numericGradient(e, { value(u, v, $0) }), tolerance: 5e-3))
+    }
+
+    @Test func withoutExtrasTheGeneralLossEqualsTheInBatchOne() {
+        let u = randomMatrix(4, 3, seed: 14), v = randomMatrix(4, 3, seed: 15)
+        let loss = SampledSoftmaxLoss(temperature: 0.3)
+        let a = loss.lossAndGradients(users: u, items: v, itemIDs: [1, 2, 3, 4])
+        let b = loss.lossAndGradients(users: u, items: v, itemIDs: [1, 2, 3, 4], extra: nil, logQ: nil)
+        #expect(a.loss == b.loss && a.dUsers == b.dUsers && a.dItems == b.dItems)
+    }
+
+    @Test func samplersFollowTheirDistributions() {
+        var rng = SplitMix64(seed: 16)
+        let counts = [0, 10, 30, 60]
+        let popular = NegativeSampler(distribution: .popularity, counts: counts)
+        var seen = [Int](repeating: 0, count: 4)
+        let draws = 200_000
+        for id in popular.sample(draws, using: &rng) { seen[Int(id)] += 1 }
+        for i in 0..<4 {
+            let expected = popular.probabilities[i]   // (count + 1) / (total + 4)
+            #expect(abs(Double(seen[i]) / Double(draws) - expected) < 0.005, "item \(i)")
+        }
+        #expect(abs(popular.probabilities[3] - 61.0 / 104.0) < 1e-12)
+        let uniform = NegativeSampler(distribution: .uniform, counts: counts)
+        seen = [0, 0, 0, 0]
+        for id in uniform.sample(draws, using: &rng) { seen[Int(id)] += 1 }
+        for i in 0..<4 { #expect(abs(Double(seen[i]) / Double(draws) - 0.25) < 0.005) }
+    }
+
+    @Test func learningRateSchedulesWarmUpThenDecay() {
+        #expect(LearningRateSchedule.cosine.factor(step: 5, total: 110, warmup: 10) == 0.5)
+        #expect(LearningRateSchedule.cosine.factor(step: 10, total: 110, warmup: 10) == 1)
+        #expect(abs(LearningRateSchedule.cosine.factor(step: 60, total: 110, warmup: 10) - 0.5) < 1e-6)
+        #expect(abs(LearningRateSchedule.linear.factor(step: 110, total: 110, warmup: 10)) < 1e-6)
+        #expect(LearningRateSchedule.constant.factor(step: 99, total: 110, warmup: 0) == 1)
+    }
+
+    @Test func mixedNegativesWithLogQStillLearnThePlantedGroups() {
+        let d = plantedData(seed: 5)
+        var s = TrainerSettings()
+        s.dimension = 16; s.epochs = 15; s.batchSize = 64; s.learningRate = 0.02; s.temperature = 0.2; s.seed = 3
+        s.extraNegatives = 32
+        s.negativeDistribution = .popularity
+        s.logQCorrection = true
+        s.warmupSteps = 10
+        s.schedule = .cosine
+        s.clipNorm = 5
+        let (model, history) = Trainer(settings: s).train(pairs: d.pairs, userCount: 200, itemCount: 100, histories: d.histories)
+        #expect(history.last!.loss < history.first!.loss)
+        let data = EvaluationData(userCount: 200, itemCount: 100, masked: d.histories, heldOut: d.heldOut)
+        let ours = FullRankingEvaluator.evaluate(EmbeddingScorer(users: model.userEmbeddings(), items: model.itemEmbeddings()),
+                                                 data: data, ks: [10])["recall@10"]!
+        let popular = FullRankingEvaluator.evaluate(PopularityScorer(data: data), data: data, ks: [10])["recall@10"]!
+        #expect(ours > 2 * popular, "recall@10 \(ours) vs popularity \(popular)")
+    }
+}
+
