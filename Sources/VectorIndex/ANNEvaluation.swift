@@ -31,8 +31,10 @@ public enum ANNEvaluation {
         guard !found.isEmpty else { return 0 }
         var total = 0.0
         for (f, t) in zip(found, truth) {
+            // An index with fewer than k vectors has fewer than k true neighbours.
             let expected = Set(t.prefix(k))
-            total += Double(f.prefix(k).filter { expected.contains($0) }.count) / Double(k)
+            guard !expected.isEmpty else { continue }
+            total += Double(f.prefix(k).filter { expected.contains($0) }.count) / Double(expected.count)
         }
         return total / Double(found.count)
     }

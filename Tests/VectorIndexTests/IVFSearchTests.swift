@@ -80,6 +80,11 @@ struct IVFSearchTests {
         #expect(try sq.listSizes().reduce(0, +) == 4_000)
     }
 
+    @Test func recallCountsOnlyTheNeighboursThatExist() {
+        #expect(ANNEvaluation.recall([[1, 2, 3]], [[3, 1, 2]], k: 100) == 1)
+        #expect(ANNEvaluation.recall([[1, 9]], [[1, 2]], k: 2) == 0.5)
+    }
+
     @Test func concurrentSearchesAgreeWithSerialOnes() throws {
         let dir = IndexDir()
         let x = randomMatrix(2_000, 16, seed: 27)
