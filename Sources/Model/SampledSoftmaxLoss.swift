@@ -1,4 +1,5 @@
 import Dispatch
+import Foundation
 import LinearAlgebra
 
 #if canImport(Glibc)
@@ -44,78 +45,104 @@ public struct SampledSoftmaxLoss: Sendable {
     /// The loss and gradients with respect to the users (B × d), the batch items (B × d) and the
     /// extra negatives (N × d, empty when there are none). `logQ` has one entry per column
     /// (B + N) or is nil for no correction.
+    ///
+    /// Work is split by rows: each of `parts` workers (2 for large batches) takes a range of rows
+    /// through the whole computation with single-threaded BLAS (logits, softmax, gradient
+    /// products), so the cores never wait on each other; the item gradients of the parts are
+    /// summed in part order, so results do not depend on scheduling.
     public func lossAndGradients(users u: Matrix, items v: Matrix, itemIDs: [Int32], extra: ExtraNegatives?,
-                                 logQ: [Float]?, maskedColumns: [[Int]]? = nil)
+                                 logQ: [Float]?, maskedColumns: [[Int]]? = nil, parts requestedParts: Int? = nil)
         -> (loss: Float, dUsers: Matrix, dItems: Matrix, dExtra: Matrix) {
-        let b = u.rows
+        let b = u.rows, d = u.cols
         precondition(v.rows == b && itemIDs.count == b, "one positive item per user row")
         let n = extra?.ids.count ?? 0
-        let width = b + n
-        precondition(logQ == nil || logQ!.count == width, "one log q per candidate column")
+        precondition(logQ == nil || logQ!.count == b + n, "one log q per candidate column")
+        let parts = max(1, min(requestedParts ?? (b >= 256 ? 2 : 1), b))
         let ids = itemIDs + (extra?.ids ?? [])
-        // Logits over [batch items | extra items].
-        var logits = Matrix(rows: b, cols: width)
-        let inBatch = BLAS.multiply(u, .none, v, .transposed)
-        let outside = extra.map { BLAS.multiply(u, .none, $0.embeddings, .transposed) }
-        for r in 0..<b {
-            logits.values.replaceSubrange((r * width)..<(r * width + b), with: inBatch.values[(r * b)..<((r + 1) * b)])
-            if let outside { logits.values.replaceSubrange((r * width + b)..<((r + 1) * width), with: outside.values[(r * n)..<((r + 1) * n)]) }
-        }
         let inverseT = 1 / temperature
-        // Rows are independent: split them over the cores, each part summing its own loss.
-        let parts = b >= 256 ? 2 : 1
-        var partLoss = [Double](repeating: 0, count: parts)
-        logits.values.withUnsafeMutableBufferPointer { l in
-            partLoss.withUnsafeMutableBufferPointer { losses in
-                let shared = RowsBox(logits: l, losses: losses)
-                DispatchQueue.concurrentPerform(iterations: parts) { part in
-                    let l = shared.logits
-                    var loss = 0.0
-                    for r in (part * b / parts)..<((part + 1) * b / parts) {
-                        let row = r * width
-                        for c in 0..<width {
-                            var x = l[row + c] * inverseT - (logQ?[c] ?? 0)
-                            if c != r && ids[c] == ids[r] { x = -.infinity }
-                            l[row + c] = x
-                        }
-                        if let masks = maskedColumns?[r] { for c in masks where c != r { l[row + c] = -.infinity } }
-                        var maxLogit = -Float.infinity
-                        for c in 0..<width { maxLogit = max(maxLogit, l[row + c]) }
-                        var sum: Float = 0
-                        for c in 0..<width {
-                            let e = l[row + c] == -.infinity ? 0 : expf(l[row + c] - maxLogit)
-                            l[row + c] = e
-                            sum += e
-                        }
-                        loss -= Double(logf(l[row + r] / sum))
-                        // dL/dlogit = (softmax − onehot) / B, then through the 1/τ scale.
-                        let scale = inverseT / Float(b)
-                        for c in 0..<width { l[row + c] = (l[row + c] / sum - (c == r ? 1 : 0)) * scale }
-                    }
-                    shared.losses[part] = loss
+        let savedThreads = BLAS.threads
+        if parts > 1 { BLAS.threads = 1 }
+        defer { if parts > 1 { BLAS.threads = savedThreads } }
+        let results = PartResults(count: parts)
+        DispatchQueue.concurrentPerform(iterations: parts) { part in
+            let lo = part * b / parts, hi = (part + 1) * b / parts, rows = hi - lo
+            let ub = Matrix(rows: rows, cols: d, values: Array(u.values[(lo * d)..<(hi * d)]))
+            var gIn = BLAS.multiply(ub, .none, v, .transposed)                         // rows × B
+            var gOut = extra.map { BLAS.multiply(ub, .none, $0.embeddings, .transposed) } ?? Matrix(rows: rows, cols: 0)
+            var loss = 0.0
+            var row = [Float](repeating: 0, count: b + n)
+            for i in 0..<rows {
+                let r = lo + i
+                for c in 0..<b { row[c] = gIn.values[i * b + c] }
+                for c in 0..<n { row[b + c] = gOut.values[i * n + c] }
+                for c in 0..<(b + n) {
+                    var x = row[c] * inverseT - (logQ?[c] ?? 0)
+                    if c != r && ids[c] == ids[r] { x = -.infinity }
+                    row[c] = x
                 }
+                if let masks = maskedColumns?[r] { for c in masks where c != r { row[c] = -.infinity } }
+                var maxLogit = -Float.infinity
+                for c in 0..<(b + n) { maxLogit = max(maxLogit, row[c]) }
+                var sum: Float = 0
+                for c in 0..<(b + n) {
+                    let e = row[c] == -.infinity ? 0 : expf(row[c] - maxLogit)
+                    row[c] = e
+                    sum += e
+                }
+                loss -= Double(logf(row[r] / sum))
+                // dL/dlogit = (softmax − onehot) / B, then through the 1/τ scale.
+                let scale = inverseT / Float(b)
+                for c in 0..<b { gIn.values[i * b + c] = (row[c] / sum - (c == r ? 1 : 0)) * scale }
+                for c in 0..<n { gOut.values[i * n + c] = row[b + c] / sum * scale }
             }
+            var du = BLAS.multiply(gIn, .none, v, .none)                              // rows × d
+            let dv = BLAS.multiply(gIn, .transposed, ub, .none)                       // B × d, partial
+            var de = Matrix(rows: n, cols: d)
+            if let extra, n > 0 {
+                BLAS.gemm(gOut, .none, extra.embeddings, .none, into: &du, alpha: 1, beta: 1)
+                de = BLAS.multiply(gOut, .transposed, ub, .none)                      // N × d, partial
+            }
+            results.set(part, PartResult(loss: loss, dUsers: du, dItems: dv, dExtra: de))
         }
-        let loss = partLoss.reduce(0, +)
-        // Split the logit gradient back into its batch and extra columns.
-        var gIn = Matrix(rows: b, cols: b), gOut = Matrix(rows: b, cols: n)
-        for r in 0..<b {
-            gIn.values.replaceSubrange((r * b)..<((r + 1) * b), with: logits.values[(r * width)..<(r * width + b)])
-            if n > 0 { gOut.values.replaceSubrange((r * n)..<((r + 1) * n), with: logits.values[(r * width + b)..<((r + 1) * width)]) }
+        var dU = Matrix(rows: 0, cols: d), dV = Matrix(rows: b, cols: d), dE = Matrix(rows: n, cols: d)
+        var loss = 0.0
+        var users: [Float] = []
+        users.reserveCapacity(b * d)
+        for part in results.values {
+            loss += part.loss
+            users += part.dUsers.values
+            for i in dV.values.indices { dV.values[i] += part.dItems.values[i] }
+            for i in dE.values.indices { dE.values[i] += part.dExtra.values[i] }
         }
-        var dU = BLAS.multiply(gIn, .none, v, .none)
-        let dV = BLAS.multiply(gIn, .transposed, u, .none)
-        var dE = Matrix(rows: n, cols: u.cols)
-        if let extra, n > 0 {
-            BLAS.gemm(gOut, .none, extra.embeddings, .none, into: &dU, alpha: 1, beta: 1)
-            dE = BLAS.multiply(gOut, .transposed, u, .none)
-        }
+        dU = Matrix(rows: b, cols: d, values: users)
         return (Float(loss / Double(b)), dU, dV, dE)
     }
 }
 
-/// The logits and per-part losses, written by disjoint row ranges of the worker threads.
-private struct RowsBox: @unchecked Sendable {
-    let logits: UnsafeMutableBufferPointer<Float>
-    let losses: UnsafeMutableBufferPointer<Double>
+/// One row range's share of a batch.
+struct PartResult: Sendable {
+    var loss: Double
+    var dUsers: Matrix
+    var dItems: Matrix
+    var dExtra: Matrix
+}
+
+/// Results of the parallel parts, filled by distinct workers and read once all have finished.
+final class PartResults: @unchecked Sendable {
+    private let lock = NSLock()
+    private var slots: [PartResult?]
+
+    init(count: Int) { slots = Array(repeating: nil, count: count) }
+
+    func set(_ i: Int, _ value: PartResult) {
+        lock.lock()
+        slots[i] = value
+        lock.unlock()
+    }
+
+    var values: [PartResult] {
+        lock.lock()
+        defer { lock.unlock() }
+        return slots.map { $0! }
+    }
 }

@@ -23,6 +23,22 @@ struct NegativeSamplingTests {
         #expect(close(r.dExtra.values, numericGradient(e, { value(u, v, $0) }), tolerance: 5e-3))
     }
 
+    @Test(arguments: [2, 3, 5])
+    func splittingRowsOverWorkersGivesTheSameResult(parts: Int) {
+        let u = randomMatrix(12, 4, seed: 17), v = randomMatrix(12, 4, seed: 18), e = randomMatrix(5, 4, seed: 19)
+        let ids: [Int32] = (0..<12).map { Int32($0 % 10) }          // duplicates at 10, 11
+        let extra = SampledSoftmaxLoss.ExtraNegatives(embeddings: e, ids: [3, 20, 21, 22, 23])
+        let q = (0..<17).map { Float($0) / 20 }
+        let masks: [[Int]] = (0..<12).map { $0 % 3 == 0 ? [13] : [] }
+        let loss = SampledSoftmaxLoss(temperature: 0.3)
+        let one = loss.lossAndGradients(users: u, items: v, itemIDs: ids, extra: extra, logQ: q, maskedColumns: masks, parts: 1)
+        let many = loss.lossAndGradients(users: u, items: v, itemIDs: ids, extra: extra, logQ: q, maskedColumns: masks, parts: parts)
+        #expect(abs(one.loss - many.loss) < 1e-5)
+        for (a, b) in [(one.dUsers, many.dUsers), (one.dItems, many.dItems), (one.dExtra, many.dExtra)] {
+            #expect(zip(a.values, b.values).allSatisfy { abs($0 - $1) < 1e-5 })
+        }
+    }
+
     @Test func withoutExtrasTheGeneralLossEqualsTheInBatchOne() {
         let u = randomMatrix(4, 3, seed: 14), v = randomMatrix(4, 3, seed: 15)
         let loss = SampledSoftmaxLoss(temperature: 0.3)
