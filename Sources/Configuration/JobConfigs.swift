@@ -24,6 +24,11 @@ public struct TrainingConfig: DefaultedConfig, Sendable, Equatable {
     public var lrSchedule = "constant"
     /// Clip gradients to this global L2 norm (0: off).
     public var clipNorm = 0.0
+    /// `softmax` (sampled softmax / InfoNCE) or `ccl` (SimpleX's cosine contrastive loss).
+    public var loss = "softmax"
+    /// CCL: the margin below which negatives are not penalised, and their weight.
+    public var cclMargin = 0.9
+    public var cclNegativeWeight = 150.0
     public var seed: UInt64 = 1
 
     public init() {}

@@ -28,9 +28,19 @@ public struct TrainerSettings: Sendable {
     public var schedule = LearningRateSchedule.constant
     /// Scale gradients down when their global L2 norm exceeds this (0 for no clipping).
     public var clipNorm: Float = 0
+    /// The training objective.
+    public var objective = Objective.sampledSoftmax
     public var seed: UInt64 = 1
 
     public init() {}
+}
+
+/// Which loss the trainer minimises.
+public enum Objective: Sendable, Equatable {
+    /// `SampledSoftmaxLoss` with the settings' temperature (and logQ when enabled).
+    case sampledSoftmax
+    /// SimpleX's `CosineContrastiveLoss`.
+    case cosineContrastive(margin: Float, negativeWeight: Float)
 }
 
 /// How the learning rate moves after warm-up.
@@ -125,7 +135,13 @@ public struct Trainer {
                 let allMasks = extra == nil ? masks : userIDs.map { u in histories[Int(u)].flatMap { columns[$0] ?? [] } }
                 let logQ: [Float]? = s.logQCorrection
                     ? itemIDs.map { inBatchLogQ[Int($0)] } + (extra?.ids.map { extraLogQ[Int($0)] } ?? []) : nil
-                let result = loss.lossAndGradients(users: un, items: vn, itemIDs: itemIDs, extra: extra, logQ: logQ, maskedColumns: allMasks)
+                let result = switch s.objective {
+                case .sampledSoftmax:
+                    loss.lossAndGradients(users: un, items: vn, itemIDs: itemIDs, extra: extra, logQ: logQ, maskedColumns: allMasks)
+                case let .cosineContrastive(margin, weight):
+                    CosineContrastiveLoss(margin: margin, negativeWeight: weight)
+                        .lossAndGradients(users: un, items: vn, itemIDs: itemIDs, extra: extra, maskedColumns: allMasks)
+                }
                 var du = L2Normalize.backward(y: un, norms: unorm, gradient: result.dUsers)
                 var dv = L2Normalize.backward(y: vn, norms: vnorm, gradient: result.dItems)
                 var de = extra.map { L2Normalize.backward(y: $0.embeddings, norms: extraNorms, gradient: result.dExtra) }

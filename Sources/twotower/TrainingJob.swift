@@ -51,6 +51,11 @@ struct TrainingJob {
         }
         s.schedule = schedule
         s.clipNorm = Float(config.clipNorm)
+        switch config.loss {
+        case "softmax": s.objective = .sampledSoftmax
+        case "ccl": s.objective = .cosineContrastive(margin: Float(config.cclMargin), negativeWeight: Float(config.cclNegativeWeight))
+        default: throw ConfigError(path: "training configuration", message: "loss '\(config.loss)' is not softmax or ccl")
+        }
         let configJSON = ConfigLoader.json(config)
         let runs = RunLog(store: store)
         let run = try runs.start(kind: "train", config: configJSON)

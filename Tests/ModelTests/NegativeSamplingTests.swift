@@ -47,6 +47,31 @@ struct NegativeSamplingTests {
         #expect(a.loss == b.loss && a.dUsers == b.dUsers && a.dItems == b.dItems)
     }
 
+    @Test func cosineContrastiveGradientsMatchFiniteDifferences() {
+        // Unnormalised inputs give cosines spread around the margin, so both branches are exercised.
+        let u = randomMatrix(5, 4, seed: 21), v = randomMatrix(5, 4, seed: 22), e = randomMatrix(3, 4, seed: 23)
+        let ids: [Int32] = [0, 1, 2, 1, 4]
+        let extraIDs: [Int32] = [7, 4, 9]
+        let masks: [[Int]] = [[6], [], [], [], []]
+        let loss = CosineContrastiveLoss(margin: 0.1, negativeWeight: 3)
+        func value(_ u: Matrix, _ v: Matrix, _ e: Matrix) -> Double {
+            Double(loss.lossAndGradients(users: u, items: v, itemIDs: ids, extra: .init(embeddings: e, ids: extraIDs), maskedColumns: masks).loss)
+        }
+        let r = loss.lossAndGradients(users: u, items: v, itemIDs: ids, extra: .init(embeddings: e, ids: extraIDs), maskedColumns: masks)
+        // Hinges have kinks: use a small step, away from them the derivative is exact.
+        #expect(close(r.dUsers.values, numericGradient(u, { value($0, v, e) }, h: 1e-3), tolerance: 2e-2))
+        #expect(close(r.dItems.values, numericGradient(v, { value(u, $0, e) }, h: 1e-3), tolerance: 2e-2))
+        #expect(close(r.dExtra.values, numericGradient(e, { value(u, v, $0) }, h: 1e-3), tolerance: 2e-2))
+    }
+
+    @Test func cosineContrastiveLossMatchesAHandComputedCase() {
+        // Unit vectors: cos(u0, v0) = 1, cos(u0, v1) = 0.6; cos(u1, v1) = 1, cos(u1, v0) = 0.6.
+        let u = Matrix([[1, 0], [0.6, 0.8]]), v = Matrix([[1, 0], [0.6, 0.8]])
+        let r = CosineContrastiveLoss(margin: 0.5, negativeWeight: 2).lossAndGradients(users: u, items: v, itemIDs: [1, 2], extra: nil)
+        // Each row: (1 − 1) + 2/1 · max(0, 0.6 − 0.5) = 0.2.
+        #expect(abs(r.loss - 0.2) < 1e-5)
+    }
+
     @Test func samplersFollowTheirDistributions() {
         var rng = SplitMix64(seed: 16)
         let counts = [0, 10, 30, 60]
