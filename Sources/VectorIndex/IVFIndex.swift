@@ -174,7 +174,8 @@ public final class IVFIndex: @unchecked Sendable {
         var top = TopK(k: keep)
         var scratch = [Float](repeating: 0, count: metadata.chunkCapacity)
         let qstep = quantizer.map { sq in (0..<dimension).map { q[$0] * sq.steps[$0] } }
-        // SQ8 codes residuals: score = q·c_list + Σ_j q_j (min_j + code_j · step_j).
+        // SQ8 codes residuals: score = q·c_list + Σ_j q_j (min_j + code_j · step_j). SQ8 indexes are
+        // inner-product or cosine, so the centroid score already is q·c_list.
         let qmin = quantizer.map { sq in (0..<dimension).reduce(Float(0)) { $0 + q[$1] * sq.minimums[$1] } } ?? 0
         var scanned = 0
         try txn.withCursor(in: lists) { cursor in
@@ -182,7 +183,7 @@ public final class IVFIndex: @unchecked Sendable {
             while true {
                 while next < order.count {
                     let list = order[next]
-                    try scanList(list, cursor: cursor, q: q, qstep: qstep, qbase: qmin + centroidInnerProduct(q, list),
+                    try scanList(list, cursor: cursor, q: q, qstep: qstep, qbase: qmin + centroidScores[list],
                                  parameters: p, top: &top, scratch: &scratch)
                     next += 1
                     scanned += 1
@@ -197,18 +198,6 @@ public final class IVFIndex: @unchecked Sendable {
         }
         guard quantizer != nil else { return top.sorted() }
         return try rerank(top.sorted(), q: q, k: p.k, txn: txn)
-    }
-
-    /// q · centroid[list] (the SQ8 residual base; inner-product metrics only).
-    @inline(__always)
-    private func centroidInnerProduct(_ q: [Float], _ list: Int) -> Float {
-        guard quantizer != nil else { return 0 }
-        var s: Float = 0
-        let d = dimension
-        centroids.values.withUnsafeBufferPointer { c in
-            for j in 0..<d { s += q[j] * c[list * d + j] }
-        }
-        return s
     }
 
     private func scanList(_ list: Int, cursor: Cursor, q: [Float], qstep: [Float]?, qbase: Float,
