@@ -116,10 +116,9 @@ public struct Trainer {
                 start += s.batchSize
                 guard batch.count > 1 else { continue }
                 let userIDs = batch.map { pairs[$0].0 }, itemIDs = batch.map { pairs[$0].1 }
-                // Columns of the batch whose item the row's user has already interacted with.
+                // Candidate columns by item, to mask those the row's user has already interacted with.
                 var columns: [Int32: [Int]] = [:]
                 for (c, item) in itemIDs.enumerated() { columns[item, default: []].append(c) }
-                let masks = userIDs.map { u in histories[Int(u)].flatMap { columns[$0] ?? [] } }
                 let (un, unorm) = L2Normalize.forward(model.users.gather(userIDs))
                 let (vn, vnorm) = L2Normalize.forward(model.items.gather(itemIDs))
                 var extra: SampledSoftmaxLoss.ExtraNegatives?
@@ -129,18 +128,17 @@ public struct Trainer {
                     let (en, norms) = L2Normalize.forward(model.items.gather(ids))
                     extra = .init(embeddings: en, ids: ids)
                     extraNorms = norms
-                    // The user's own history among the extras is masked too.
                     for (k, id) in ids.enumerated() { columns[id, default: []].append(itemIDs.count + k) }
                 }
-                let allMasks = extra == nil ? masks : userIDs.map { u in histories[Int(u)].flatMap { columns[$0] ?? [] } }
+                let masks = userIDs.map { u in histories[Int(u)].flatMap { columns[$0] ?? [] } }
                 let logQ: [Float]? = s.logQCorrection
                     ? itemIDs.map { inBatchLogQ[Int($0)] } + (extra?.ids.map { extraLogQ[Int($0)] } ?? []) : nil
                 let result = switch s.objective {
                 case .sampledSoftmax:
-                    loss.lossAndGradients(users: un, items: vn, itemIDs: itemIDs, extra: extra, logQ: logQ, maskedColumns: allMasks)
+                    loss.lossAndGradients(users: un, items: vn, itemIDs: itemIDs, extra: extra, logQ: logQ, maskedColumns: masks)
                 case let .cosineContrastive(margin, weight):
                     CosineContrastiveLoss(margin: margin, negativeWeight: weight)
-                        .lossAndGradients(users: un, items: vn, itemIDs: itemIDs, extra: extra, maskedColumns: allMasks)
+                        .lossAndGradients(users: un, items: vn, itemIDs: itemIDs, extra: extra, maskedColumns: masks)
                 }
                 var du = L2Normalize.backward(y: un, norms: unorm, gradient: result.dUsers)
                 var dv = L2Normalize.backward(y: vn, norms: vnorm, gradient: result.dItems)
