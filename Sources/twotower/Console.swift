@@ -83,12 +83,6 @@ func jsonText<T: Encodable>(_ value: T, pretty: Bool = false) throws -> String {
     return String(decoding: try encoder.encode(value), as: UTF8.self)
 }
 
-/// Hands read-only values (an index, embedding matrices) to evaluator worker threads.
-struct UncheckedBox<T>: @unchecked Sendable {
-    let value: T
-    init(_ value: T) { self.value = value }
-}
-
 /// Parses a comma-separated option value ("1,2,4") into numbers, naming the option and the bad
 /// element on error.
 func parseList<T: LosslessStringConvertible>(_ text: String, option: String, as: T.Type = T.self,

@@ -79,13 +79,7 @@ struct AnnEval: ParsableCommand {
             let exact = FullRankingEvaluator.evaluate(EmbeddingScorer(users: users, items: loaded.itemEmbeddings()), data: data, ks: [20])
             for (i, point) in points.enumerated() {
                 printer.status("end to end at nprobe \(point.nprobe)…")
-                let shared = UncheckedBox((opened, users, data))
-                let through = try FullRankingEvaluator.evaluate(data: data, ks: [20]) { u in
-                    let (index, users, data) = shared.value
-                    var p = SearchParameters(k: 20, nprobe: point.nprobe)
-                    p.exclude = Set(data.masked[u].map(Int64.init))
-                    return try index.search(Array(users.row(u)), parameters: p).map { Int32($0.id) }
-                }
+                let through = try evaluateThroughIndex(opened, users: users, data: data, nprobe: point.nprobe, ks: [20])
                 endToEnd[i] = ["e2e_recall@20": through["recall@20"] ?? 0, "exact_recall@20": exact["recall@20"] ?? 0,
                                "e2e_ndcg@20": through["ndcg@20"] ?? 0, "exact_ndcg@20": exact["ndcg@20"] ?? 0]
             }

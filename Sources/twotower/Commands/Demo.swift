@@ -136,13 +136,7 @@ struct Demo: ParsableCommand {
         let test = try EvaluationData.load(store: store, split: trainSplit, part: .test)
         let (exact, through) = try step("evaluate exactly and through the index (nprobe \(nprobe))") { () throws -> (RankingMetrics, RankingMetrics) in
             let exact = FullRankingEvaluator.evaluate(EmbeddingScorer(users: userVectors, items: itemVectors), data: test)
-            let box = UncheckedBox((index, userVectors, test))
-            let through = try FullRankingEvaluator.evaluate(data: test) { u in
-                let (index, users, data) = box.value
-                var p = SearchParameters(k: 50, nprobe: nprobe)
-                p.exclude = Set(data.masked[u].map(Int64.init))
-                return try index.search(Array(users.row(u)), parameters: p).map { Int32($0.id) }
-            }
+            let through = try evaluateThroughIndex(index, users: userVectors, data: test, nprobe: nprobe)
             return (exact, through)
         }
         let queryUsers = Array(test.evaluatedUsers.prefix(1_000))
