@@ -28,10 +28,58 @@ public struct TrainingConfig: DefaultedConfig, Sendable, Equatable {
     /// CCL: the margin below which negatives are not penalised, and their weight.
     public var cclMargin = 0.9
     public var cclNegativeWeight = 150.0
+    /// Decoupled weight decay on embedding rows (off unless asked).
+    public var embeddingWeightDecay = 0.0
+    /// logQ probabilities from whole-data `counts` or Yi et al.'s `streaming` estimate.
+    public var logqEstimate = "counts"
+    /// Tower inputs. Side features from the store (categorical and multi-hot pooled, numeric
+    /// standardised), when it has any.
+    public var userFeatures = true
+    public var itemFeatures = true
+    /// User tower: mean of the last N training items' embeddings (0: off), from the item
+    /// tower's id table (`history_shared`) or a table of its own.
+    public var historyLength = 0
+    public var historyShared = true
+    /// Hash user / item ids into this many rows (0: one row per id).
+    public var userIdBuckets = 0
+    public var itemIdBuckets = 0
+    /// MLP after the encoders in both towers: hidden widths (empty: no MLP), `relu` or `gelu`,
+    /// LayerNorm after hidden layers, dropout rate, residual connection.
+    public var mlpHidden: [Int] = []
+    public var mlpActivation = "relu"
+    public var layerNorm = false
+    public var dropout = 0.0
+    public var residual = true
     public var seed: UInt64 = 1
 
     public init() {}
 
+    /// Impossible values, named, before any work starts.
+    public func validate() throws {
+        func check(_ ok: Bool, _ key: String, _ value: Any, _ expected: String) throws {
+            if !ok { throw ConfigError(path: "training configuration", message: "\(key) = \(value): expected \(expected)") }
+        }
+        try check(embeddingDimension > 0, "embedding_dimension", embeddingDimension, "a positive integer")
+        try check(epochs > 0, "epochs", epochs, "a positive integer")
+        try check(batchSize > 1, "batch_size", batchSize, "at least 2 (in-batch negatives need a batch)")
+        try check(learningRate > 0 && learningRate.isFinite, "learning_rate", learningRate, "a positive number")
+        try check(temperature > 0 && temperature.isFinite, "temperature", temperature, "a positive number")
+        try check(weightDecay >= 0, "weight_decay", weightDecay, "≥ 0")
+        try check(embeddingWeightDecay >= 0, "embedding_weight_decay", embeddingWeightDecay, "≥ 0")
+        try check(patience > 0, "patience", patience, "a positive integer")
+        try check(extraNegatives >= 0, "extra_negatives", extraNegatives, "≥ 0")
+        try check(["uniform", "popularity"].contains(negativeSampling), "negative_sampling", negativeSampling, "uniform or popularity")
+        try check(["constant", "cosine", "linear"].contains(lrSchedule), "lr_schedule", lrSchedule, "constant, cosine or linear")
+        try check(["softmax", "ccl", "bpr"].contains(loss), "loss", loss, "softmax, ccl or bpr")
+        try check(["counts", "streaming"].contains(logqEstimate), "logq_estimate", logqEstimate, "counts or streaming")
+        try check(warmupSteps >= 0, "warmup_steps", warmupSteps, "≥ 0")
+        try check(clipNorm >= 0, "clip_norm", clipNorm, "≥ 0")
+        try check(historyLength >= 0, "history_length", historyLength, "≥ 0")
+        try check(userIdBuckets >= 0 && itemIdBuckets >= 0, "user_id_buckets/item_id_buckets", "\(userIdBuckets)/\(itemIdBuckets)", "≥ 0")
+        try check(mlpHidden.allSatisfy { $0 > 0 }, "mlp_hidden", mlpHidden, "positive widths")
+        try check(["relu", "gelu"].contains(mlpActivation), "mlp_activation", mlpActivation, "relu or gelu")
+        try check(dropout >= 0 && dropout < 1, "dropout", dropout, "in [0, 1)")
+    }
 }
 
 /// Index settings (`Config/index.json`): the IVF layout and the default search breadth.

@@ -14,6 +14,8 @@ public struct CheckpointInfo: Codable, Sendable, Equatable {
     public var split: String
     public var validation: Double?
     public var epochs: Int
+    /// The towers' shapes (format 2; format-1 checkpoints are ID-only models).
+    public var architecture: ModelArchitecture?
 
     public init(formatVersion: Int, userCount: Int, itemCount: Int, dimension: Int, config: String,
                 store: String, split: String, validation: Double?, epochs: Int) {
@@ -26,6 +28,11 @@ public struct CheckpointInfo: Codable, Sendable, Equatable {
         self.split = split
         self.validation = validation
         self.epochs = epochs
+    }
+
+    /// The architecture, or the ID-only one a format-1 checkpoint implies.
+    public var resolvedArchitecture: ModelArchitecture {
+        architecture ?? .idOnly(users: userCount, items: itemCount, dimension: dimension)
     }
 }
 
@@ -42,10 +49,11 @@ public enum CheckpointError: Error, CustomStringConvertible {
 }
 
 /// A model directory holds `model.ckpt`: the magic `TTCKPT\n`, a little-endian UInt32 length,
-/// the `CheckpointInfo` JSON, then the user and item weights as float32, row-major. It is written
+/// the `CheckpointInfo` JSON (format 2 adds the architecture), then every parameter matrix in
+/// `TwoTowerModel.parameters` order as float32, row-major (format 1: user then item table). It is written
 /// to a temporary file and renamed, so a reader sees the old checkpoint or the new one, whole.
 public enum Checkpoint {
-    public static let formatVersion = 1
+    public static let formatVersion = 2
     static let magic = Array("TTCKPT\n".utf8)
 
     public static func file(in directory: String) -> String { (directory as NSString).appendingPathComponent("model.ckpt") }
@@ -55,12 +63,14 @@ public enum Checkpoint {
         let encoder = JSONEncoder()
         encoder.keyEncodingStrategy = .convertToSnakeCase
         encoder.outputFormatting = [.sortedKeys]
+        var info = info
+        info.formatVersion = formatVersion
+        info.architecture = model.architecture
         let json = try encoder.encode(info)
         var data = Data(magic)
         withUnsafeBytes(of: UInt32(json.count).littleEndian) { data.append(contentsOf: $0) }
         data.append(json)
-        model.users.weights.values.withUnsafeBytes { data.append(contentsOf: $0) }
-        model.items.weights.values.withUnsafeBytes { data.append(contentsOf: $0) }
+        for matrix in model.parameters { matrix.values.withUnsafeBytes { data.append(contentsOf: $0) } }
         let path = file(in: directory), temporary = path + ".partial"
         try data.write(to: URL(fileURLWithPath: temporary))
         if rename(temporary, path) != 0 {
@@ -89,16 +99,22 @@ public enum Checkpoint {
             throw CheckpointError.fromTheFuture(path: path, found: version.formatVersion, supported: formatVersion)
         }
         let info = try decoder.decode(CheckpointInfo.self, from: header)
-        let d = info.dimension
-        let floats = (info.userCount + info.itemCount) * d
+        var model = TwoTowerModel(architecture: info.resolvedArchitecture, seed: 0)
+        let shapes = model.parameters
+        let floats = shapes.reduce(0) { $0 + $1.values.count }
         let start = jsonStart + length
         guard bytes.count == start + 4 * floats else {
             throw CheckpointError.unreadable(path: path, reason: "expected \(4 * floats) bytes of weights, found \(bytes.count - start)")
         }
-        var values = [Float](repeating: 0, count: floats)
-        values.withUnsafeMutableBytes { dst in data.withUnsafeBytes { dst.copyMemory(from: UnsafeRawBufferPointer(rebasing: $0[start...])) } }
-        let users = Matrix(rows: info.userCount, cols: d, values: Array(values[0..<(info.userCount * d)]))
-        let items = Matrix(rows: info.itemCount, cols: d, values: Array(values[(info.userCount * d)...]))
-        return (TwoTowerModel(users: EmbeddingTable(weights: users), items: EmbeddingTable(weights: items)), info)
+        var offset = start
+        model.parameters = shapes.map { shape in
+            var values = [Float](repeating: 0, count: shape.values.count)
+            values.withUnsafeMutableBytes { dst in
+                data.withUnsafeBytes { dst.copyMemory(from: UnsafeRawBufferPointer(rebasing: $0[offset..<(offset + dst.count)])) }
+            }
+            offset += 4 * values.count
+            return Matrix(rows: shape.rows, cols: shape.cols, values: values)
+        }
+        return (model, info)
     }
 }

@@ -15,7 +15,12 @@ public struct TrainerSettings: Sendable {
     public var batchSize = 1024
     public var learningRate: Float = 0.005
     public var temperature: Float = 0.1
+    /// Decoupled weight decay on dense (numeric and MLP) weights.
     public var weightDecay: Float = 0
+    /// Decoupled weight decay on the embedding rows a batch touches (off unless asked).
+    public var embeddingWeightDecay: Float = 0
+    /// logQ from Yi et al.'s streaming frequency estimate instead of whole-data counts.
+    public var streamingFrequency = false
     /// Stop after this many validations without a better score.
     public var patience = 3
     /// Extra negatives drawn per batch and shared by all its rows (0 for in-batch only).
@@ -41,6 +46,8 @@ public enum Objective: Sendable, Equatable {
     case sampledSoftmax
     /// SimpleX's `CosineContrastiveLoss`.
     case cosineContrastive(margin: Float, negativeWeight: Float)
+    /// Bayesian personalised ranking over the same candidates (`BPRLoss`).
+    case bpr
 }
 
 /// How the learning rate moves after warm-up.
@@ -69,43 +76,72 @@ public struct EpochRecord: Codable, Sendable {
     public var validation: Double?
 }
 
-/// Trains a `TwoTowerModel` on (user, item) pairs with in-batch sampled softmax and lazy Adam.
+/// Training stopped because the loss stopped being a number.
+public struct TrainingError: Error, CustomStringConvertible {
+    public var epoch: Int
+    public var step: Int
+    public var loss: Float
+
+    public var description: String {
+        "the loss became \(loss) at epoch \(epoch), step \(step); stopping (the last good checkpoint is kept). "
+            + "Lower learning_rate, raise temperature or set clip_norm."
+    }
+}
+
+/// Trains a `TwoTowerModel` on (user, item) pairs with sampled softmax (or CCL) and Adam: lazy
+/// updates for embedding tables, dense updates for the numeric and MLP layers.
 /// Deterministic under the seed: the pair order, initialisation and batches depend on it alone.
-/// Storage-free: pairs and histories come in, a validator callback scores a candidate model.
+/// Storage-free: pairs, features and histories come in, a validator callback scores a model.
 public struct Trainer {
     public let settings: TrainerSettings
 
     public init(settings: TrainerSettings) { self.settings = settings }
 
-    /// - Parameters:
-    ///   - pairs: training interactions as (dense user, dense item).
-    ///   - histories: each user's training items, for masking in-batch negatives they have seen.
-    ///   - validate: scores a model (higher is better); the best model is returned and training
-    ///     stops after `patience` epochs without improvement.
-    ///   - onEpoch: called after every epoch.
+    /// ID embeddings only (the architecture of the PyTorch peer).
     public func train(pairs: [(Int32, Int32)], userCount: Int, itemCount: Int, histories: [[Int32]],
                       validate: ((TwoTowerModel) -> Double)? = nil,
                       onEpoch: ((EpochRecord) -> Void)? = nil) -> (model: TwoTowerModel, history: [EpochRecord]) {
+        let architecture = ModelArchitecture.idOnly(users: userCount, items: itemCount, dimension: settings.dimension)
+        // An ID-only model's loss cannot leave the finite range with positive τ; a failure here is a bug.
+        return try! train(pairs: pairs, architecture: architecture, inputs: ModelInputs(histories: histories),
+                          validate: validate, onEpoch: { record, _, _ in onEpoch?(record) })
+    }
+
+    /// - Parameters:
+    ///   - pairs: training interactions as (dense user, dense item).
+    ///   - inputs: side features, and each user's training items oldest first (for the history
+    ///     encoder and for masking negatives the user has interacted with).
+    ///   - validate: scores a model (higher is better); the best model is returned and training
+    ///     stops after `patience` epochs without improvement.
+    ///   - onEpoch: called after every epoch with the model and whether it is the best so far.
+    /// - Throws: `TrainingError` when the loss is NaN or infinite.
+    public func train(pairs: [(Int32, Int32)], architecture: ModelArchitecture, inputs: ModelInputs,
+                      validate: ((TwoTowerModel) -> Double)? = nil,
+                      onEpoch: ((EpochRecord, TwoTowerModel, Bool) -> Void)? = nil) throws -> (model: TwoTowerModel, history: [EpochRecord]) {
         let s = settings
-        var model = TwoTowerModel(userCount: userCount, itemCount: itemCount, dimension: s.dimension, seed: s.seed)
-        var userAdam = LazyAdam(rows: userCount, dimension: s.dimension, learningRate: s.learningRate)
-        var itemAdam = LazyAdam(rows: itemCount, dimension: s.dimension, learningRate: s.learningRate)
-        userAdam.weightDecay = s.weightDecay
-        itemAdam.weightDecay = s.weightDecay
+        let userCount = architecture.user.count, itemCount = architecture.item.count
+        let histories = inputs.histories
+        var model = TwoTowerModel(architecture: architecture, seed: s.seed)
+        var optimizer = ModelOptimizer(model: model, learningRate: s.learningRate, weightDecay: s.weightDecay,
+                                       embeddingWeightDecay: s.embeddingWeightDecay)
         let loss = SampledSoftmaxLoss(temperature: s.temperature)
         var rng = SplitMix64(seed: s.seed &+ 7)
+        let usesDropout = (architecture.user.mlp?.dropout ?? 0) > 0 || (architecture.item.mlp?.dropout ?? 0) > 0
+        var dropoutRNG: SplitMix64? = usesDropout ? SplitMix64(seed: s.seed &+ 13) : nil
         var counts = [Int](repeating: 0, count: itemCount)
         for (_, i) in pairs { counts[Int(i)] += 1 }
         let sampler = NegativeSampler(distribution: s.negativeDistribution, counts: counts)
         // log q per item as an in-batch candidate: expected appearances in a batch of B.
         let inBatchLogQ = counts.map { Float(log(Double(max($0, 1)) * Double(s.batchSize) / Double(pairs.count))) }
         let extraLogQ = sampler.probabilities.map { Float(log($0 * Double(max(s.extraNegatives, 1)))) }
+        var streaming = s.streamingFrequency ? StreamingFrequencyEstimator(buckets: itemCount) : nil
         let totalSteps = s.epochs * ((pairs.count + s.batchSize - 1) / s.batchSize)
         var step = 0
         var order = Array(0..<pairs.count)
         var best: (score: Double, model: TwoTowerModel)?
         var sinceBest = 0
         var records: [EpochRecord] = []
+        let historyLength = model.historyLength
         for epoch in 1...max(s.epochs, 1) {
             let started = Date()
             order.shuffle(using: &rng)
@@ -116,72 +152,68 @@ public struct Trainer {
                 start += s.batchSize
                 guard batch.count > 1 else { continue }
                 let userIDs = batch.map { pairs[$0].0 }, itemIDs = batch.map { pairs[$0].1 }
+                step += 1
                 // Candidate columns by item, to mask those the row's user has already interacted with.
                 var columns: [Int32: [Int]] = [:]
                 for (c, item) in itemIDs.enumerated() { columns[item, default: []].append(c) }
-                let (un, unorm) = L2Normalize.forward(model.users.gather(userIDs))
-                let (vn, vnorm) = L2Normalize.forward(model.items.gather(itemIDs))
+                let userBatch = inputs.userBatch(userIDs, historyLength: historyLength, excluding: itemIDs)
+                let (un, userCache) = model.user.forward(userBatch, added: model.pooledHistory(userBatch), rng: &dropoutRNG)
+                let (vn, itemCache) = model.item.forward(inputs.itemBatch(itemIDs), rng: &dropoutRNG)
                 var extra: SampledSoftmaxLoss.ExtraNegatives?
-                var extraNorms: [Float] = []
+                var extraCache: Tower.Cache?
                 if s.extraNegatives > 0 {
                     let ids = sampler.sample(s.extraNegatives, using: &rng)
-                    let (en, norms) = L2Normalize.forward(model.items.gather(ids))
+                    let (en, cache) = model.item.forward(inputs.itemBatch(ids), rng: &dropoutRNG)
                     extra = .init(embeddings: en, ids: ids)
-                    extraNorms = norms
+                    extraCache = cache
                     for (k, id) in ids.enumerated() { columns[id, default: []].append(itemIDs.count + k) }
                 }
-                let masks = userIDs.map { u in histories[Int(u)].flatMap { columns[$0] ?? [] } }
-                let logQ: [Float]? = s.logQCorrection
-                    ? itemIDs.map { inBatchLogQ[Int($0)] } + (extra?.ids.map { extraLogQ[Int($0)] } ?? []) : nil
+                let masks = userIDs.map { u in histories.isEmpty ? [] : histories[Int(u)].flatMap { columns[$0] ?? [] } }
+                var logQ: [Float]? = nil
+                if s.logQCorrection {
+                    if streaming != nil {
+                        let inBatch = streaming!.observe(itemIDs, step: step).map { Float(log($0)) }
+                        logQ = inBatch + (extra?.ids.map { extraLogQ[Int($0)] } ?? [])
+                    } else {
+                        logQ = itemIDs.map { inBatchLogQ[Int($0)] } + (extra?.ids.map { extraLogQ[Int($0)] } ?? [])
+                    }
+                }
                 let result = switch s.objective {
                 case .sampledSoftmax:
                     loss.lossAndGradients(users: un, items: vn, itemIDs: itemIDs, extra: extra, logQ: logQ, maskedColumns: masks)
                 case let .cosineContrastive(margin, weight):
                     CosineContrastiveLoss(margin: margin, negativeWeight: weight)
                         .lossAndGradients(users: un, items: vn, itemIDs: itemIDs, extra: extra, maskedColumns: masks)
+                case .bpr:
+                    BPRLoss(temperature: s.temperature).lossAndGradients(users: un, items: vn, itemIDs: itemIDs, extra: extra, maskedColumns: masks)
                 }
-                var du = L2Normalize.backward(y: un, norms: unorm, gradient: result.dUsers)
-                var dv = L2Normalize.backward(y: vn, norms: vnorm, gradient: result.dItems)
-                var de = extra.map { L2Normalize.backward(y: $0.embeddings, norms: extraNorms, gradient: result.dExtra) }
-                if s.clipNorm > 0 {
-                    let squares = [du, dv, de ?? Matrix(rows: 0, cols: 0)].reduce(Float(0)) { $0 + $1.values.reduce(0) { $0 + $1 * $1 } }
-                    let norm = squares.squareRoot()
-                    if norm > s.clipNorm {
-                        let scale = s.clipNorm / norm
-                        for i in du.values.indices { du.values[i] *= scale }
-                        for i in dv.values.indices { dv.values[i] *= scale }
-                        if de != nil { for i in de!.values.indices { de!.values[i] *= scale } }
-                    }
-                }
-                step += 1
-                let rate = s.learningRate * s.schedule.factor(step: step, total: totalSteps, warmup: s.warmupSteps)
-                userAdam.learningRate = rate
-                itemAdam.learningRate = rate
-                userAdam.apply(SparseGradient(ids: userIDs, perExample: du), to: &model.users)
-                if let extra, let de {
-                    itemAdam.apply(SparseGradient(ids: itemIDs + extra.ids, perExample: Matrix(rows: dv.rows + de.rows, cols: dv.cols, values: dv.values + de.values)),
-                                   to: &model.items)
-                } else {
-                    itemAdam.apply(SparseGradient(ids: itemIDs, perExample: dv), to: &model.items)
-                }
+                guard result.loss.isFinite else { throw TrainingError(epoch: epoch, step: step, loss: result.loss) }
+                optimizer.learningRate = s.learningRate * s.schedule.factor(step: step, total: totalSteps, warmup: s.warmupSteps)
+                var gradients = optimizer.backward(model: model, userBatch: userBatch, userCache: userCache, dUsers: result.dUsers,
+                                                   itemCache: itemCache, dItems: result.dItems,
+                                                   extraCache: extraCache, dExtra: extra == nil ? nil : result.dExtra)
+                if s.clipNorm > 0 { gradients.clip(to: s.clipNorm) }
+                optimizer.apply(gradients, to: &model)
                 total += Double(result.loss)
                 batches += 1
             }
             let seconds = Date().timeIntervalSince(started)
             var record = EpochRecord(epoch: epoch, loss: total / Double(max(batches, 1)),
                                      examplesPerSecond: Double(pairs.count) / max(seconds, 1e-9), seconds: seconds)
+            var improved = validate == nil
             if let validate {
                 let score = validate(model)
                 record.validation = score
                 if score > (best?.score ?? -.infinity) {
                     best = (score, model)
                     sinceBest = 0
+                    improved = true
                 } else {
                     sinceBest += 1
                 }
             }
             records.append(record)
-            onEpoch?(record)
+            onEpoch?(record, model, improved)
             if validate != nil && sinceBest >= s.patience { break }
         }
         return (best?.model ?? model, records)

@@ -1,27 +1,90 @@
 import LinearAlgebra
 
-/// The two towers in their simplest form: an ID embedding per user and per item, L2-normalised,
-/// so a user's score for an item is the cosine of their embeddings. (Feature encoders, history
-/// pooling and MLP layers are the next steps of the training issue.)
+/// The two towers: a user's score for an item is the inner product of their L2-normalised
+/// embeddings (a cosine). Weights only; the features and histories it reads come in as
+/// `TowerBatch` / `ModelInputs`, so the model knows nothing of the store.
 public struct TwoTowerModel: Sendable {
-    public var users: EmbeddingTable
-    public var items: EmbeddingTable
+    public let architecture: ModelArchitecture
+    public var user: Tower
+    public var item: Tower
+    /// The history encoder's own table, when it does not share the item tower's id table.
+    public var historyTable: EmbeddingTable?
 
+    public init(architecture: ModelArchitecture, seed: UInt64) {
+        self.architecture = architecture
+        user = Tower(spec: architecture.user, seed: seed)
+        item = Tower(spec: architecture.item, seed: seed &+ 1)
+        if let history = architecture.history, !history.shared {
+            historyTable = EmbeddingTable(count: architecture.item.count, dimension: architecture.item.dimension, seed: seed &+ 2)
+        }
+    }
+
+    /// ID embeddings only.
     public init(userCount: Int, itemCount: Int, dimension: Int, seed: UInt64) {
-        users = EmbeddingTable(count: userCount, dimension: dimension, seed: seed)
-        items = EmbeddingTable(count: itemCount, dimension: dimension, seed: seed &+ 1)
+        self.init(architecture: .idOnly(users: userCount, items: itemCount, dimension: dimension), seed: seed)
     }
 
-    public init(users: EmbeddingTable, items: EmbeddingTable) {
-        self.users = users
-        self.items = items
+    public var dimension: Int { architecture.user.dimension }
+    public var historyLength: Int { architecture.history?.length ?? 0 }
+
+    /// The table and row mapping the history encoder reads.
+    func historySource() -> (table: EmbeddingTable, rows: (Int32) -> Int32)? {
+        guard let history = architecture.history else { return nil }
+        if history.shared { let item = item; return (item.ids, { item.row(of: $0) }) }
+        let count = architecture.item.count
+        return (historyTable!, { $0 >= 0 && Int($0) < count ? $0 : -1 })
     }
 
-    public var dimension: Int { users.dimension }
+    /// The pooled history of each row of a user batch, or nil without a history encoder.
+    func pooledHistory(_ batch: TowerBatch) -> Matrix? {
+        historySource().map { HistoryEncoder.forward(batch.histories, table: $0.table, rows: $0.rows) }
+    }
 
-    /// Normalised user embeddings, one row per dense user id.
-    public func userEmbeddings() -> Matrix { L2Normalize.forward(users.weights).y }
+    /// Normalised user embeddings for a batch.
+    public func users(_ batch: TowerBatch) -> Matrix { user(batch, added: pooledHistory(batch)) }
 
-    /// Normalised item embeddings, one row per dense item id.
-    public func itemEmbeddings() -> Matrix { L2Normalize.forward(items.weights).y }
+    /// Normalised item embeddings for a batch.
+    public func items(_ batch: TowerBatch) -> Matrix { item(batch) }
+
+    /// Normalised embeddings of every known user (one row per dense id), in blocks.
+    public func userEmbeddings(_ inputs: ModelInputs = .none) -> Matrix {
+        embedAll(count: architecture.user.count) { users(inputs.userBatch($0, historyLength: historyLength)) }
+    }
+
+    /// Normalised embeddings of every known item.
+    public func itemEmbeddings(_ inputs: ModelInputs = .none) -> Matrix {
+        embedAll(count: architecture.item.count) { items(inputs.itemBatch($0)) }
+    }
+
+    private func embedAll(count: Int, block: Int = 4096, _ embed: ([Int32]) -> Matrix) -> Matrix {
+        var out = Matrix(rows: count, cols: dimension)
+        var start = 0
+        while start < count {
+            let end = min(start + block, count)
+            let part = embed((start..<end).map { Int32($0) })
+            out.values.replaceSubrange((start * dimension)..<(end * dimension), with: part.values)
+            start = end
+        }
+        return out
+    }
+
+    /// Every parameter matrix in checkpoint order: user ids, user tokens, item ids, item tokens,
+    /// history table, user dense, item dense (absent parts skipped).
+    public var parameters: [Matrix] {
+        get {
+            [user.ids.weights] + (user.tokens.map { [$0.weights] } ?? []) + [item.ids.weights] + (item.tokens.map { [$0.weights] } ?? [])
+                + (historyTable.map { [$0.weights] } ?? []) + user.denseParameters + item.denseParameters
+        }
+        set {
+            var rest = newValue[...]
+            user.ids = EmbeddingTable(weights: rest.removeFirst())
+            if user.tokens != nil { user.tokens = EmbeddingTable(weights: rest.removeFirst()) }
+            item.ids = EmbeddingTable(weights: rest.removeFirst())
+            if item.tokens != nil { item.tokens = EmbeddingTable(weights: rest.removeFirst()) }
+            if historyTable != nil { historyTable = EmbeddingTable(weights: rest.removeFirst()) }
+            let userDense = user.denseParameters.count
+            user.denseParameters = Array(rest.prefix(userDense))
+            item.denseParameters = Array(rest.dropFirst(userDense))
+        }
+    }
 }

@@ -14,21 +14,22 @@ struct TrainingJob {
 
     struct Outcome {
         var model: TwoTowerModel
+        var inputs: ModelInputs
         var history: [EpochRecord]
         var seconds: Double
         var bestValidation: Double?
     }
 
     func run(log: @escaping (String) -> Void) throws -> Outcome {
+        try config.validate()
         let store = try InteractionStore(path: storePath, create: false)
         let users = try store.count("users"), items = try store.count("items")
         var pairs: [(Int32, Int32)] = []
-        var histories = [[Int32]](repeating: [], count: users)
-        try store.forEachInteraction(split: split, part: .train) { u, i in
-            pairs.append((Int32(u), Int32(i)))
-            histories[u].append(Int32(i))
-        }
+        try store.forEachInteraction(split: split, part: .train) { u, i in pairs.append((Int32(u), Int32(i))) }
         guard !pairs.isEmpty else { throw StoreError.invalidSplit("split '\(split)' has no train interactions") }
+        let architecture = try ModelData.architecture(config: config, store: store)
+        let histories = try ModelData.trainingHistories(store: store, split: split, users: users)
+        let inputs = try ModelData.inputs(store: store, architecture: architecture, split: split, histories: histories)
         let validation = try EvaluationData.load(store: store, split: split, part: .validation)
         var s = TrainerSettings()
         s.dimension = config.embeddingDimension
@@ -37,47 +38,67 @@ struct TrainingJob {
         s.learningRate = Float(config.learningRate)
         s.temperature = Float(config.temperature)
         s.weightDecay = Float(config.weightDecay)
+        s.embeddingWeightDecay = Float(config.embeddingWeightDecay)
         s.patience = config.patience
         s.seed = config.seed
         s.extraNegatives = config.extraNegatives
-        guard let distribution = NegativeSampler.Distribution(rawValue: config.negativeSampling) else {
-            throw ConfigError(path: "training configuration", message: "negative_sampling '\(config.negativeSampling)' is not uniform or popularity")
-        }
-        s.negativeDistribution = distribution
+        s.negativeDistribution = NegativeSampler.Distribution(rawValue: config.negativeSampling)!
         s.logQCorrection = config.logqCorrection
+        s.streamingFrequency = config.logqEstimate == "streaming"
         s.warmupSteps = config.warmupSteps
-        guard let schedule = LearningRateSchedule(rawValue: config.lrSchedule) else {
-            throw ConfigError(path: "training configuration", message: "lr_schedule '\(config.lrSchedule)' is not constant, cosine or linear")
-        }
-        s.schedule = schedule
+        s.schedule = LearningRateSchedule(rawValue: config.lrSchedule)!
         s.clipNorm = Float(config.clipNorm)
         switch config.loss {
-        case "softmax": s.objective = .sampledSoftmax
         case "ccl": s.objective = .cosineContrastive(margin: Float(config.cclMargin), negativeWeight: Float(config.cclNegativeWeight))
-        default: throw ConfigError(path: "training configuration", message: "loss '\(config.loss)' is not softmax or ccl")
+        case "bpr": s.objective = .bpr
+        default: s.objective = .sampledSoftmax
         }
         let configJSON = ConfigLoader.json(config)
         let runs = RunLog(store: store)
         let run = try runs.start(kind: "train", config: configJSON)
         let started = Date()
-        log("training on '\(split)': \(Format.count(pairs.count)) interactions, \(Format.count(users)) users, \(Format.count(items)) items, d = \(s.dimension), batch \(s.batchSize)")
+        log("training on '\(split)': \(Format.count(pairs.count)) interactions, \(Format.count(users)) users, \(Format.count(items)) items, d = \(s.dimension), batch \(s.batchSize)"
+            + Self.describe(architecture))
         let validate: ((TwoTowerModel) -> Double)? = validation.evaluatedUsers.isEmpty ? nil : { model in
-            FullRankingEvaluator.evaluate(EmbeddingScorer(users: model.userEmbeddings(), items: model.itemEmbeddings()),
+            FullRankingEvaluator.evaluate(EmbeddingScorer(users: model.userEmbeddings(inputs), items: model.itemEmbeddings(inputs)),
                                           data: validation, ks: [20])["recall@20"] ?? 0
         }
-        let (model, history) = Trainer(settings: s).train(pairs: pairs, userCount: users, itemCount: items, histories: histories,
-                                                         validate: validate) { r in
+        var best: Double?
+        func info(epochs: Int) -> CheckpointInfo {
+            CheckpointInfo(formatVersion: Checkpoint.formatVersion, userCount: users, itemCount: items, dimension: s.dimension,
+                           config: configJSON, store: storePath, split: split, validation: best, epochs: epochs)
+        }
+        var saveError: Error?
+        let (model, history) = try Trainer(settings: s).train(pairs: pairs, architecture: architecture, inputs: inputs,
+                                                              validate: validate) { r, model, improved in
             let eta = Double(s.epochs - r.epoch) * r.seconds
             log(String(format: "epoch %3d  loss %.4f  %@ ex/s  %.1f s  ETA ≤ %@", r.epoch, r.loss, Format.count(Int(r.examplesPerSecond)),
                        r.seconds, Format.duration(eta)) + (r.validation.map { String(format: "  val recall@20 %.4f", $0) } ?? ""))
             try? runs.epoch(run: run, epoch: r.epoch, metrics: (try? jsonText(r)) ?? "{}")
+            // The best model so far is on disk after every improving epoch, so a later failure keeps it.
+            if improved {
+                best = r.validation
+                do { try Checkpoint.save(model, info: info(epochs: r.epoch), to: out) } catch { saveError = error }
+            }
         }
-        let best = history.compactMap(\.validation).max()
-        try Checkpoint.save(model, info: CheckpointInfo(formatVersion: Checkpoint.formatVersion, userCount: users, itemCount: items,
-                                                        dimension: s.dimension, config: configJSON, store: storePath, split: split,
-                                                        validation: best, epochs: history.count), to: out)
+        if let saveError { throw saveError }
+        try Checkpoint.save(model, info: info(epochs: history.count), to: out)
         let seconds = Date().timeIntervalSince(started)
         try runs.finish(run: run, wallSeconds: seconds, summary: "{\"best_validation_recall@20\":\(best ?? -1),\"epochs\":\(history.count)}")
-        return Outcome(model: model, history: history, seconds: seconds, bestValidation: best)
+        return Outcome(model: model, inputs: inputs, history: history, seconds: seconds, bestValidation: best)
+    }
+
+    static func describe(_ a: ModelArchitecture) -> String {
+        var parts: [String] = []
+        for (name, t) in [("user", a.user), ("item", a.item)] {
+            var p: [String] = []
+            if t.idBuckets > 0 { p.append("ids hashed into \(t.idBuckets)") }
+            if !t.tokenFeatures.isEmpty { p.append(t.tokenFeatures.joined(separator: "+")) }
+            if !t.numeric.isEmpty { p.append(t.numeric.map(\.name).joined(separator: "+")) }
+            if let mlp = t.mlp { p.append("MLP \(mlp.hidden)") }
+            if !p.isEmpty { parts.append("\(name): " + p.joined(separator: ", ")) }
+        }
+        if let h = a.history { parts.append("history \(h.length) (\(h.shared ? "shared" : "own") table)") }
+        return parts.isEmpty ? "" : "\n  towers: " + parts.joined(separator: "; ")
     }
 }

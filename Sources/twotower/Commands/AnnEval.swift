@@ -73,8 +73,9 @@ struct AnnEval: ParsableCommand {
         var endToEnd = [[String: Double]](repeating: [:], count: points.count)
         if store != nil || model != nil {
             guard let store, let model else { throw ValidationError("end-to-end figures need both --store and --model") }
-            let (loaded, info) = try Checkpoint.load(from: model)
-            let data = try EvaluationData.load(store: InteractionStore(path: store, create: false), split: splitName ?? info.split, part: .test)
+            let storeHandle = try InteractionStore(path: store, create: false)
+            let loaded = try LoadedModel.load(model, store: storeHandle)
+            let data = try EvaluationData.load(store: storeHandle, split: splitName ?? loaded.info.split, part: .test)
             let users = loaded.userEmbeddings()
             let exact = FullRankingEvaluator.evaluate(EmbeddingScorer(users: users, items: loaded.itemEmbeddings()), data: data, ks: [20])
             for (i, point) in points.enumerated() {

@@ -121,7 +121,7 @@ struct Demo: ParsableCommand {
                 .run { print("    " + $0) }
         }
         let indexSettings = try ConfigLoader.load(IndexConfig.self, from: indexConfig)
-        let itemVectors = outcome.model.itemEmbeddings(), userVectors = outcome.model.userEmbeddings()
+        let itemVectors = outcome.model.itemEmbeddings(outcome.inputs), userVectors = outcome.model.userEmbeddings(outcome.inputs)
         let indexPath = (directory as NSString).appendingPathComponent("index")
         var parameters = BuildParameters(nlist: indexSettings.nlist > 0 ? indexSettings.nlist : max(1, Int(4 * Double(itemVectors.rows).squareRoot())))
         parameters.metric = Metric(name: indexSettings.metric) ?? .innerProduct

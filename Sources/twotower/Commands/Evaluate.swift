@@ -72,9 +72,9 @@ struct Evaluate: ParsableCommand {
             guard FileManager.default.fileExists(atPath: model) else {
                 throw ValidationError("--model '\(model)' is not popularity, embeddings, or a model directory")
             }
-            let (loaded, _) = try Checkpoint.load(from: model)
-            guard loaded.users.count == data.userCount, loaded.items.count == data.itemCount else {
-                throw ValidationError("the model has \(loaded.users.count) users and \(loaded.items.count) items; the store has \(data.userCount) and \(data.itemCount)")
+            let loaded = try LoadedModel.load(model, store: opened)
+            guard loaded.userCount == data.userCount, loaded.itemCount == data.itemCount else {
+                throw ValidationError("the model has \(loaded.userCount) users and \(loaded.itemCount) items; the store has \(data.userCount) and \(data.itemCount)")
             }
             metrics = FullRankingEvaluator.evaluate(EmbeddingScorer(users: loaded.userEmbeddings(), items: loaded.itemEmbeddings()), data: data, ks: ks)
         }

@@ -68,12 +68,13 @@ struct Search: ParsableCommand {
         let query: [Float]
         var names: ((Int64) throws -> String)?
         if let user, let model, let store {
-            let (loaded, info) = try Checkpoint.load(from: model)
             let opened = try InteractionStore(path: store, create: false)
+            let loaded = try LoadedModel.load(model, store: opened)
+            let info = loaded.info
             guard let dense = try opened.denseID(of: .user, raw: user) else {
                 throw ValidationError("no user '\(user)' in \(store)")
             }
-            guard dense < loaded.users.count else { throw ValidationError("user '\(user)' is newer than the model \(model)") }
+            guard dense < loaded.userCount else { throw ValidationError("user '\(user)' is newer than the model \(model)") }
             query = Array(loaded.userEmbeddings().row(dense))
             try opened.forEachInteraction(split: info.split, part: .train) { u, i in
                 if u == dense { parameters.exclude.insert(Int64(i)) }

@@ -59,7 +59,7 @@ struct Embed: ParsableCommand {
     }
 
     func run() throws {
-        let (loaded, _) = try Checkpoint.load(from: model)
+        let loaded = try LoadedModel.load(model)
         let matrix = items ? loaded.itemEmbeddings() : loaded.userEmbeddings()
         try VectorIndex.VectorFile.writeNPY(matrix, to: out)
         print("Wrote \(out): \(Format.count(matrix.rows)) × \(matrix.cols) float32")

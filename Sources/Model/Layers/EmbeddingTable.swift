@@ -56,3 +56,56 @@ public struct SparseGradient: Sendable {
         self.values = values
     }
 }
+
+extension SparseGradient {
+    /// Rows already summed: `ids` unique, one row of `values` each.
+    public init(ids: [Int32], values: Matrix) {
+        self.ids = ids
+        self.values = values
+    }
+}
+
+/// Sums weighted gradient rows for the rows of one table a batch touches, in a slot map the
+/// size of the table that is kept between batches (no hashing on the hot path).
+public struct SparseAccumulator: Sendable {
+    public let dimension: Int
+    private var slots: [Int32]
+    private var ids: [Int32] = []
+    private var values: [Float] = []
+
+    public init(rows: Int, dimension: Int) {
+        self.dimension = dimension
+        slots = [Int32](repeating: -1, count: rows)
+    }
+
+    /// Adds scale · gradient (a row of `dimension` floats) to row `id`.
+    public mutating func add(_ id: Int32, _ gradient: UnsafePointer<Float>, scale: Float = 1) {
+        var s = Int(slots[Int(id)])
+        if s < 0 {
+            s = ids.count
+            slots[Int(id)] = Int32(s)
+            ids.append(id)
+            values.append(contentsOf: repeatElement(0, count: dimension))
+        }
+        let d = dimension
+        values.withUnsafeMutableBufferPointer { v in
+            for j in 0..<d { v[s * d + j] += scale * gradient[j] }
+        }
+    }
+
+    /// Adds every row of `gradients` (row r to `ids[r]`, skipping negative ids).
+    public mutating func add(ids rowIDs: [Int32], _ gradients: Matrix, scale: Float = 1) {
+        gradients.values.withUnsafeBufferPointer { g in
+            for (r, id) in rowIDs.enumerated() where id >= 0 { add(id, g.baseAddress! + r * dimension, scale: scale) }
+        }
+    }
+
+    /// The summed gradient, emptying the accumulator.
+    public mutating func take() -> SparseGradient {
+        for id in ids { slots[Int(id)] = -1 }
+        let gradient = SparseGradient(ids: ids, values: Matrix(rows: ids.count, cols: dimension, values: values))
+        ids = []
+        values = []
+        return gradient
+    }
+}

@@ -1,0 +1,83 @@
+/// A numeric side feature and the statistics that standardise it, (x − mean) / deviation, fitted
+/// on the training entities and kept with the model so serving encodes fresh values the same way.
+public struct NumericFeature: Codable, Sendable, Equatable {
+    public var name: String
+    public var mean: Float
+    public var deviation: Float
+
+    public init(name: String, mean: Float, deviation: Float) {
+        self.name = name
+        self.mean = mean
+        self.deviation = deviation
+    }
+
+    /// Mean and standard deviation of `values` (deviation 1 when they are all equal).
+    public static func fit(name: String, values: [Float]) -> NumericFeature {
+        guard !values.isEmpty else { return NumericFeature(name: name, mean: 0, deviation: 1) }
+        let mean = values.reduce(0, +) / Float(values.count)
+        let variance = values.reduce(Float(0)) { $0 + ($1 - mean) * ($1 - mean) } / Float(values.count)
+        return NumericFeature(name: name, mean: mean, deviation: variance > 0 ? variance.squareRoot() : 1)
+    }
+
+    public func standardize(_ x: Float) -> Float { (x - mean) / deviation }
+}
+
+/// The shape of one tower: which encoders it has and its MLP. Saved in checkpoints.
+public struct TowerSpec: Codable, Sendable, Equatable {
+    /// Entities (users or items) known at training time.
+    public var count: Int
+    public var dimension: Int
+    /// Hash ids into this many rows (0: one row per id). Bounds the table for huge id spaces.
+    public var idBuckets = 0
+    /// Rows of the categorical / multi-hot token table (0: no such features).
+    public var tokenRows = 0
+    /// Names of the categorical and multi-hot features the tower pools.
+    public var tokenFeatures: [String] = []
+    public var numeric: [NumericFeature] = []
+    /// nil: no MLP (a pure embedding model).
+    public var mlp: MLPSpec?
+
+    public init(count: Int, dimension: Int, idBuckets: Int = 0, tokenRows: Int = 0, tokenFeatures: [String] = [],
+                numeric: [NumericFeature] = [], mlp: MLPSpec? = nil) {
+        self.count = count
+        self.dimension = dimension
+        self.idBuckets = idBuckets
+        self.tokenRows = tokenRows
+        self.tokenFeatures = tokenFeatures
+        self.numeric = numeric
+        self.mlp = mlp
+    }
+
+    /// Rows of the id table.
+    public var idRows: Int { idBuckets > 0 ? idBuckets : count }
+}
+
+/// The user tower's history encoder: the mean of the embeddings of the user's `length` most
+/// recent items, from the item tower's id table (`shared`) or a table of its own.
+public struct HistorySpec: Codable, Sendable, Equatable {
+    public var length: Int
+    public var shared: Bool
+
+    public init(length: Int, shared: Bool) {
+        self.length = length
+        self.shared = shared
+    }
+}
+
+/// Everything needed to rebuild a model's parameter shapes.
+public struct ModelArchitecture: Codable, Sendable, Equatable {
+    public var user: TowerSpec
+    public var item: TowerSpec
+    public var history: HistorySpec?
+
+    public init(user: TowerSpec, item: TowerSpec, history: HistorySpec? = nil) {
+        self.user = user
+        self.item = item
+        self.history = history
+    }
+
+    /// ID embeddings only, as the PyTorch peer: no features, no history, no MLP.
+    public static func idOnly(users: Int, items: Int, dimension: Int) -> ModelArchitecture {
+        ModelArchitecture(user: TowerSpec(count: users, dimension: dimension), item: TowerSpec(count: items, dimension: dimension))
+    }
+}

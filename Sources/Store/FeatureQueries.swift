@@ -1,0 +1,48 @@
+import SQLite
+
+/// One stored side-feature value.
+public struct StoredFeature: Sendable {
+    public var entity: Int
+    public var name: String
+    public var kind: FeatureKind
+    /// The token's store id (categorical and multi-hot; 0 for numeric).
+    public var token: Int
+    public var value: Double
+}
+
+extension InteractionStore {
+    /// The features declared for one side, as (name, kind), by name.
+    public func featureDefinitions(of entity: Entity) throws -> [(name: String, kind: FeatureKind)] {
+        var out: [(String, FeatureKind)] = []
+        try connection.prepare("SELECT name, kind FROM features WHERE entity = ? ORDER BY name").query(.text(entity.rawValue)) {
+            out.append(($0.string(0), FeatureKind(rawValue: $0.string(1)) ?? .categorical))
+        }
+        return out
+    }
+
+    /// One past the largest token id: the rows a token embedding table needs.
+    public func tokenRows() throws -> Int {
+        Int(try connection.scalarInt("SELECT coalesce(max(id), -1) + 1 FROM feature_tokens") ?? 0)
+    }
+
+    /// Visits every feature value of one side, or of one entity when `only` is given.
+    public func forEachFeature(of entity: Entity, only: Int? = nil, _ body: (StoredFeature) throws -> Void) throws {
+        let filter = only == nil ? "" : "WHERE v.entity = \(only!)"
+        let statement = try connection.prepare("""
+            SELECT v.entity, f.name, f.kind, v.token, v.value FROM \(entity.featureTable) v
+            JOIN features f ON f.id = v.feature \(filter) ORDER BY v.entity
+            """)
+        try statement.query { row in
+            try body(StoredFeature(entity: row.int(0), name: row.string(1), kind: FeatureKind(rawValue: row.string(2)) ?? .categorical,
+                                   token: row.int(3), value: row.double(4)))
+        }
+    }
+
+    /// A user's most recent items over all their interactions (any split), oldest first.
+    public func recentItems(of user: Int, limit: Int) throws -> [Int] {
+        var items: [Int] = []
+        try connection.prepare("SELECT item FROM interactions WHERE user = ? ORDER BY ts DESC, id DESC LIMIT ?")
+            .query(.integer(Int64(user)), .integer(Int64(limit))) { items.append($0.int(0)) }
+        return items.reversed()
+    }
+}

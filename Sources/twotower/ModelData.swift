@@ -1,0 +1,86 @@
+import Configuration
+import Foundation
+import LinearAlgebra
+import Model
+import Store
+
+/// The bridge between the store and the model: the architecture a configuration asks for on a
+/// given store, and the inputs (features, histories) a model reads, taken from the store.
+enum ModelData {
+    /// Each user's training items of `split`, oldest first.
+    static func trainingHistories(store: InteractionStore, split: String, users: Int) throws -> [[Int32]] {
+        var histories = [[Int32]](repeating: [], count: users)
+        try store.forEachInteraction(split: split, part: .train) { u, i in histories[u].append(Int32(i)) }
+        return histories
+    }
+
+    /// The architecture of `config` for the users, items and features of `store`.
+    static func architecture(config c: TrainingConfig, store: InteractionStore) throws -> ModelArchitecture {
+        let users = try store.count("users"), items = try store.count("items")
+        let mlp = c.mlpHidden.isEmpty ? nil
+            : MLPSpec(hidden: c.mlpHidden, activation: Activation(rawValue: c.mlpActivation) ?? .relu, layerNorm: c.layerNorm,
+                      dropout: Float(c.dropout), residual: c.residual)
+        func tower(_ entity: Entity, count: Int, buckets: Int, features: Bool) throws -> TowerSpec {
+            var spec = TowerSpec(count: count, dimension: c.embeddingDimension, idBuckets: buckets, mlp: mlp)
+            guard features else { return spec }
+            let definitions = try store.featureDefinitions(of: entity)
+            spec.tokenFeatures = definitions.filter { $0.kind != .numeric }.map(\.name)
+            if !spec.tokenFeatures.isEmpty { spec.tokenRows = try store.tokenRows() }
+            var numeric: [String: [Float]] = [:]
+            for d in definitions where d.kind == .numeric { numeric[d.name] = [] }
+            if !numeric.isEmpty {
+                try store.forEachFeature(of: entity) { f in if f.kind == .numeric { numeric[f.name]?.append(Float(f.value)) } }
+                spec.numeric = numeric.keys.sorted().map { NumericFeature.fit(name: $0, values: numeric[$0]!) }
+            }
+            return spec
+        }
+        return ModelArchitecture(user: try tower(.user, count: users, buckets: c.userIdBuckets, features: c.userFeatures),
+                                 item: try tower(.item, count: items, buckets: c.itemIdBuckets, features: c.itemFeatures),
+                                 history: c.historyLength > 0 ? HistorySpec(length: c.historyLength, shared: c.historyShared) : nil)
+    }
+
+    /// Encoded features of every entity of one side, for a tower spec (nil when it reads none).
+    static func features(store: InteractionStore, entity: Entity, spec: TowerSpec, only: Int? = nil, count: Int? = nil) throws -> EntityFeatures? {
+        guard spec.tokenRows > 0 || !spec.numeric.isEmpty else { return nil }
+        var values: [FeatureValue] = []
+        let offset = only ?? 0
+        try store.forEachFeature(of: entity, only: only) { f in
+            values.append(FeatureValue(entity: f.entity - offset, feature: f.name, isNumeric: f.kind == .numeric,
+                                       token: Int32(f.token), value: Float(f.value)))
+        }
+        return EntityFeatures(count: count ?? spec.count, values: values, numericFeatures: spec.numeric)
+    }
+
+    /// Everything a model reads for offline inference over a split: features and the users'
+    /// training histories (empty for an ID-only model).
+    static func inputs(store: InteractionStore, architecture a: ModelArchitecture, split: String,
+                       histories: [[Int32]]? = nil) throws -> ModelInputs {
+        ModelInputs(userFeatures: try features(store: store, entity: .user, spec: a.user),
+                    itemFeatures: try features(store: store, entity: .item, spec: a.item),
+                    histories: a.history == nil ? (histories ?? [])
+                        : try histories ?? trainingHistories(store: store, split: split, users: a.user.count))
+    }
+}
+
+/// A checkpoint with the inputs it needs from its store, ready to embed users and items.
+struct LoadedModel {
+    let model: TwoTowerModel
+    let info: CheckpointInfo
+    let inputs: ModelInputs
+
+    /// Loads `path`; features and histories come from `store` (default: the store it was
+    /// trained on) and the training part of the checkpoint's split.
+    static func load(_ path: String, store: InteractionStore? = nil) throws -> LoadedModel {
+        let (model, info) = try Checkpoint.load(from: path)
+        let a = model.architecture
+        let needsStore = a.history != nil || a.user.tokenRows > 0 || a.item.tokenRows > 0 || !a.user.numeric.isEmpty || !a.item.numeric.isEmpty
+        guard needsStore else { return LoadedModel(model: model, info: info, inputs: .none) }
+        let opened = try store ?? InteractionStore(path: info.store, create: false)
+        return LoadedModel(model: model, info: info, inputs: try ModelData.inputs(store: opened, architecture: a, split: info.split))
+    }
+
+    var userCount: Int { model.architecture.user.count }
+    var itemCount: Int { model.architecture.item.count }
+    func userEmbeddings() -> Matrix { model.userEmbeddings(inputs) }
+    func itemEmbeddings() -> Matrix { model.itemEmbeddings(inputs) }
+}
