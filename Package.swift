@@ -6,7 +6,8 @@ import PackageDescription
 /// Dependency direction (no cycles, storage never depends on the model):
 ///   C modules (CLMDB, CSQLite, COpenBLAS)
 ///     → safe wrappers (LMDB, SQLite, LinearAlgebra)
-///     → domain (Store, Ingestion, Synthetic, Configuration, Randomness)
+///     → domain (Store, Ingestion, Synthetic, Settings, Randomness)
+///     → model, index, evaluation, serving
 ///     → the `twotower` executable, which only assembles them.
 let package = Package(
     name: "TwoTower",
@@ -16,6 +17,9 @@ let package = Package(
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.0"),
+        .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.0"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.6.0"),
     ],
     targets: [
         // C libraries, each touched by exactly one Swift wrapper target.
@@ -33,20 +37,31 @@ let package = Package(
 
         // Domain.
         .target(name: "Randomness"),
-        .target(name: "Configuration"),
+        .target(name: "Settings"),
         .target(name: "Store", dependencies: ["SQLite", "Randomness"]),
         .target(name: "Ingestion", dependencies: ["Store"]),
-        .target(name: "Synthetic", dependencies: ["Randomness", "Configuration"]),
+        .target(name: "Synthetic", dependencies: ["Randomness", "Settings"]),
         .target(name: "Evaluation", dependencies: ["LinearAlgebra", "Store"]),
         // Training loops are the hot path: optimised even in debug builds, like the C kernels.
         .target(name: "Model", dependencies: ["LinearAlgebra", "Randomness"], swiftSettings: [.unsafeFlags(["-O"])]),
         .target(name: "VectorIndex", dependencies: ["LMDB", "LinearAlgebra", "Randomness", "CKernels"]),
 
+        // The bridge between the store and the model: architectures and inputs read from a store.
+        .target(name: "ModelStore", dependencies: ["Model", "Store", "Settings", "LinearAlgebra"]),
+
+        // The query daemon: HTTP routes over a model snapshot and the index, hot reload, metrics.
+        .target(name: "Serving", dependencies: [
+            "Model", "ModelStore", "VectorIndex", "Store", "LinearAlgebra", "Settings",
+            .product(name: "Hummingbird", package: "hummingbird"),
+            .product(name: "Prometheus", package: "swift-prometheus"),
+            .product(name: "Logging", package: "swift-log"),
+        ]),
+
         // The command-line tool.
         .executableTarget(
             name: "twotower",
             dependencies: [
-                "Configuration", "Store", "Ingestion", "Synthetic", "VectorIndex", "LinearAlgebra", "Evaluation", "Model",
+                "Settings", "Store", "Ingestion", "Synthetic", "VectorIndex", "LinearAlgebra", "Evaluation", "Model", "ModelStore", "Serving",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
@@ -56,11 +71,15 @@ let package = Package(
         .testTarget(name: "LinearAlgebraTests", dependencies: ["LinearAlgebra", "Randomness"]),
         .testTarget(name: "StoreTests", dependencies: ["Store", "SQLite"]),
         .testTarget(name: "IngestionTests", dependencies: ["Ingestion", "Store", "SQLite"]),
-        .testTarget(name: "SyntheticTests", dependencies: ["Synthetic", "Ingestion", "Store", "Configuration"]),
-        .testTarget(name: "ConfigurationTests", dependencies: ["Configuration"]),
+        .testTarget(name: "SyntheticTests", dependencies: ["Synthetic", "Ingestion", "Store", "Settings"]),
+        .testTarget(name: "SettingsTests", dependencies: ["Settings"]),
         .testTarget(name: "ModelTests", dependencies: ["Model", "LinearAlgebra", "Randomness", "Evaluation"]),
         .testTarget(name: "EvaluationTests", dependencies: ["Evaluation", "LinearAlgebra", "Store"]),
         .testTarget(name: "VectorIndexTests", dependencies: ["VectorIndex", "LinearAlgebra", "Randomness", "LMDB", "CKernels"]),
-        .testTarget(name: "CLITests", dependencies: ["twotower", "Store", "VectorIndex", "LinearAlgebra"]),
+        .testTarget(name: "ServingTests", dependencies: [
+            "Serving", "Model", "VectorIndex", "Store", "LinearAlgebra",
+            .product(name: "HummingbirdTesting", package: "hummingbird"),
+        ]),
+        .testTarget(name: "CLITests", dependencies: ["twotower", "ModelStore", "Store", "VectorIndex", "LinearAlgebra"]),
     ]
 )

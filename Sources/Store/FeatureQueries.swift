@@ -46,3 +46,36 @@ extension InteractionStore {
         return items.reversed()
     }
 }
+
+extension InteractionStore {
+    /// The kind of a declared feature, or nil when the store has no such feature.
+    public func featureKind(of entity: Entity, name: String) throws -> FeatureKind? {
+        let statement = try connection.prepare("SELECT kind FROM features WHERE entity = ? AND name = ?")
+        try statement.bind([.text(entity.rawValue), .text(name)])
+        return try statement.step() ? FeatureKind(rawValue: statement.string(0)) : nil
+    }
+
+    /// The id of a token of a feature (categorical or multi-hot), or nil when unseen.
+    public func tokenID(of entity: Entity, feature: String, token: String) throws -> Int? {
+        let statement = try connection.prepare("""
+            SELECT t.id FROM feature_tokens t JOIN features f ON f.id = t.feature
+            WHERE f.entity = ? AND f.name = ? AND t.token = ?
+            """)
+        try statement.bind([.text(entity.rawValue), .text(feature), .text(token)])
+        return try statement.step() ? statement.int(0) : nil
+    }
+
+    /// The entities of one side that carry a token.
+    public func entities(of entity: Entity, withToken token: Int) throws -> [Int] {
+        var out: [Int] = []
+        try connection.prepare("SELECT entity FROM \(entity.featureTable) WHERE token = ?").query(.integer(Int64(token))) { out.append($0.int(0)) }
+        return out
+    }
+
+    /// Every item a user has interacted with, in any split.
+    public func interactedItems(of user: Int) throws -> [Int] {
+        var items: [Int] = []
+        try connection.prepare("SELECT DISTINCT item FROM interactions WHERE user = ?").query(.integer(Int64(user))) { items.append($0.int(0)) }
+        return items
+    }
+}

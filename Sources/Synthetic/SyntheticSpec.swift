@@ -1,4 +1,4 @@
-import Configuration
+import Settings
 
 /// The recipe for a synthetic interaction data set with planted structure.
 ///

@@ -1,4 +1,5 @@
-import Configuration
+import ModelStore
+import Settings
 import Evaluation
 import Foundation
 import Model

@@ -1,3 +1,4 @@
+import ModelStore
 import ArgumentParser
 import Evaluation
 import Foundation

@@ -1,5 +1,6 @@
+import ModelStore
 import ArgumentParser
-import Configuration
+import Settings
 import Foundation
 import Model
 import VectorIndex

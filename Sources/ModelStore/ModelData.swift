@@ -1,4 +1,4 @@
-import Configuration
+import Settings
 import Foundation
 import LinearAlgebra
 import Model
@@ -6,16 +6,16 @@ import Store
 
 /// The bridge between the store and the model: the architecture a configuration asks for on a
 /// given store, and the inputs (features, histories) a model reads, taken from the store.
-enum ModelData {
+public enum ModelData {
     /// Each user's training items of `split`, oldest first.
-    static func trainingHistories(store: InteractionStore, split: String, users: Int) throws -> [[Int32]] {
+    public static func trainingHistories(store: InteractionStore, split: String, users: Int) throws -> [[Int32]] {
         var histories = [[Int32]](repeating: [], count: users)
         try store.forEachInteraction(split: split, part: .train) { u, i in histories[u].append(Int32(i)) }
         return histories
     }
 
     /// The architecture of `config` for the users, items and features of `store`.
-    static func architecture(config c: TrainingConfig, store: InteractionStore) throws -> ModelArchitecture {
+    public static func architecture(config c: TrainingConfig, store: InteractionStore) throws -> ModelArchitecture {
         let users = try store.count("users"), items = try store.count("items")
         let mlp = c.mlpHidden.isEmpty ? nil
             : MLPSpec(hidden: c.mlpHidden, activation: Activation(rawValue: c.mlpActivation) ?? .relu, layerNorm: c.layerNorm,
@@ -40,7 +40,7 @@ enum ModelData {
     }
 
     /// Encoded features of every entity of one side, for a tower spec (nil when it reads none).
-    static func features(store: InteractionStore, entity: Entity, spec: TowerSpec, only: Int? = nil, count: Int? = nil) throws -> EntityFeatures? {
+    public static func features(store: InteractionStore, entity: Entity, spec: TowerSpec, only: Int? = nil, count: Int? = nil) throws -> EntityFeatures? {
         guard spec.tokenRows > 0 || !spec.numeric.isEmpty else { return nil }
         var values: [FeatureValue] = []
         let offset = only ?? 0
@@ -53,7 +53,7 @@ enum ModelData {
 
     /// Everything a model reads for offline inference over a split: features and the users'
     /// training histories (empty for an ID-only model).
-    static func inputs(store: InteractionStore, architecture a: ModelArchitecture, split: String,
+    public static func inputs(store: InteractionStore, architecture a: ModelArchitecture, split: String,
                        histories: [[Int32]]? = nil) throws -> ModelInputs {
         ModelInputs(userFeatures: try features(store: store, entity: .user, spec: a.user),
                     itemFeatures: try features(store: store, entity: .item, spec: a.item),
@@ -63,14 +63,14 @@ enum ModelData {
 }
 
 /// A checkpoint with the inputs it needs from its store, ready to embed users and items.
-struct LoadedModel {
-    let model: TwoTowerModel
-    let info: CheckpointInfo
-    let inputs: ModelInputs
+public struct LoadedModel: Sendable {
+    public let model: TwoTowerModel
+    public let info: CheckpointInfo
+    public let inputs: ModelInputs
 
     /// Loads `path`; features and histories come from `store` (default: the store it was
     /// trained on) and the training part of the checkpoint's split.
-    static func load(_ path: String, store: InteractionStore? = nil) throws -> LoadedModel {
+    public static func load(_ path: String, store: InteractionStore? = nil) throws -> LoadedModel {
         let (model, info) = try Checkpoint.load(from: path)
         let a = model.architecture
         let needsStore = a.history != nil || a.user.tokenRows > 0 || a.item.tokenRows > 0 || !a.user.numeric.isEmpty || !a.item.numeric.isEmpty
@@ -79,8 +79,8 @@ struct LoadedModel {
         return LoadedModel(model: model, info: info, inputs: try ModelData.inputs(store: opened, architecture: a, split: info.split))
     }
 
-    var userCount: Int { model.architecture.user.count }
-    var itemCount: Int { model.architecture.item.count }
-    func userEmbeddings() -> Matrix { model.userEmbeddings(inputs) }
-    func itemEmbeddings() -> Matrix { model.itemEmbeddings(inputs) }
+    public var userCount: Int { model.architecture.user.count }
+    public var itemCount: Int { model.architecture.item.count }
+    public func userEmbeddings() -> Matrix { model.userEmbeddings(inputs) }
+    public func itemEmbeddings() -> Matrix { model.itemEmbeddings(inputs) }
 }

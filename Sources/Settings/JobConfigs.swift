@@ -112,9 +112,27 @@ public struct ServingConfig: DefaultedConfig, Sendable, Equatable {
     public var workerThreads = 0
     public var queueLimit = 256
     public var requestTimeoutMs = 1_000
-    /// Name of the environment variable holding the admin bearer token.
+    /// Name of the environment variable holding the admin bearer token (admin routes are off
+    /// while it is unset).
     public var adminTokenEnv = "TWOTOWER_ADMIN_TOKEN"
+    /// What the daemon serves: the store, the model directory and the index directory.
+    public var store = "Data/generated/store.sqlite"
+    public var model = "Data/generated/model"
+    public var index = "Data/generated/index"
 
     public init() {}
+
+    /// Impossible values, named, before the daemon starts.
+    public func validate() throws {
+        func check(_ ok: Bool, _ key: String, _ value: Any, _ expected: String) throws {
+            if !ok { throw ConfigError(path: "serving configuration", message: "\(key) = \(value): expected \(expected)") }
+        }
+        try check((0...65_535).contains(port), "port", port, "0…65535")
+        try check((1...1000).contains(defaultK), "default_k", defaultK, "1…1000")
+        try check(defaultNprobe >= 1, "default_nprobe", defaultNprobe, "≥ 1")
+        try check(workerThreads >= 0, "worker_threads", workerThreads, "≥ 0 (0: one per core)")
+        try check(queueLimit >= 1, "queue_limit", queueLimit, "≥ 1")
+        try check(requestTimeoutMs >= 1, "request_timeout_ms", requestTimeoutMs, "≥ 1")
+    }
 
 }

@@ -1,0 +1,82 @@
+import Foundation
+import Store
+
+/// Where the daemon reads from and how it behaves; `Settings.ServingConfig` fills it.
+public struct ServingOptions: Sendable {
+    public var host = "127.0.0.1"
+    public var port = 8080
+    public var storePath: String
+    public var modelPath: String
+    public var indexPath: String
+    public var defaultK = 10
+    public var defaultNprobe = 8
+    public var workerThreads = 2
+    public var queueLimit = 256
+    public var requestTimeout = Duration.milliseconds(1_000)
+    /// The bearer token admin routes require; nil disables them.
+    public var adminToken: String?
+
+    public init(storePath: String, modelPath: String, indexPath: String) {
+        self.storePath = storePath
+        self.modelPath = modelPath
+        self.indexPath = indexPath
+    }
+}
+
+/// The daemon's state: the current model/index snapshot, the worker pool, store connections
+/// and metrics. Routes call `perform`, which runs their work on a worker thread against the
+/// snapshot current when the request arrived.
+public final class RecommendationService: Sendable {
+    public let options: ServingOptions
+    public let metrics = ServingMetrics()
+    let pool: WorkerPool
+    let stores: StorePool
+    private let state: Locked<ServingSnapshot>
+    private let reloading = NSLock()
+
+    public init(options: ServingOptions) throws {
+        self.options = options
+        let snapshot = try ServingSnapshot.load(modelPath: options.modelPath, indexPath: options.indexPath)
+        state = Locked(snapshot)
+        stores = try StorePool(path: options.storePath)
+        pool = WorkerPool(threads: options.workerThreads, queueLimit: options.queueLimit)
+        metrics.served(model: snapshot.modelVersion, index: snapshot.indexVersion)
+    }
+
+    /// The snapshot new requests use.
+    public var snapshot: ServingSnapshot { state.current }
+
+    /// Runs `body` on a worker with the current snapshot and a store connection.
+    func perform<T: Sendable>(_ body: @escaping @Sendable (Recommender) throws -> T) async throws -> T {
+        let snapshot = self.snapshot
+        do {
+            return try await pool.run(deadline: .now + options.requestTimeout) { [stores] in
+                try stores.with { try body(Recommender(snapshot: snapshot, store: $0)) }
+            }
+        } catch let error as APIError where error.status == .serviceUnavailable {
+            metrics.queueRejections.increment()
+            throw error
+        }
+    }
+
+    /// Loads the model checkpoint and the index's current version again and swaps them in.
+    /// Requests already running finish on the snapshot they started with. On failure the
+    /// current snapshot keeps serving and the error says why.
+    @discardableResult
+    public func reload() throws -> (old: ServingSnapshot, new: ServingSnapshot) {
+        reloading.lock()
+        defer { reloading.unlock() }
+        let new = try ServingSnapshot.load(modelPath: options.modelPath, indexPath: options.indexPath)
+        let old = state.withLock { current in
+            let old = current
+            current = new
+            return old
+        }
+        metrics.served(model: new.modelVersion, index: new.indexVersion)
+        metrics.reloads.increment()
+        return (old, new)
+    }
+
+    /// Stops the workers once queued work is done.
+    public func shutdown() { pool.shutdown() }
+}

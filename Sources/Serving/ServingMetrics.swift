@@ -1,0 +1,48 @@
+import Foundation
+import Prometheus
+
+/// The daemon's Prometheus metrics: requests by route and status, latency by route, requests
+/// in flight, queue depth and rejections, and the model and index versions being served.
+public final class ServingMetrics: Sendable {
+    public let registry = PrometheusCollectorRegistry()
+    let inFlight: Gauge
+    let queueRejections: Counter
+    let reloads: Counter
+    private let versions = Locked<(model: Gauge?, index: Gauge?)>((nil, nil))
+    static let buckets: [Duration] = [0.0005, 0.001, 0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1].map { .milliseconds($0 * 1000) }
+
+    public init() {
+        inFlight = registry.makeGauge(descriptor: .init(namespace: "twotower", metricName: "http_requests_in_flight", unitName: "",
+                                                        helpText: "Requests being handled"), labels: [])
+        queueRejections = registry.makeCounter(descriptor: .init(namespace: "twotower", metricName: "queue_rejections", unitName: "total",
+                                                                 helpText: "Requests answered 503 because the work queue was full or their deadline passed"), labels: [])
+        reloads = registry.makeCounter(descriptor: .init(namespace: "twotower", metricName: "reloads", unitName: "total",
+                                                         helpText: "Successful hot reloads"), labels: [])
+    }
+
+    func record(route: String, method: String, status: Int, seconds: Double) {
+        registry.makeCounter(descriptor: .init(namespace: "twotower", metricName: "http_requests", unitName: "total",
+                                               helpText: "Requests by route, method and status"),
+                             labels: [("route", route), ("method", method), ("status", "\(status)")]).increment()
+        registry.makeDurationHistogram(descriptor: .init(namespace: "twotower", metricName: "http_request_duration", unitName: "seconds",
+                                                         helpText: "Request latency by route"),
+                                       labels: [("route", route)], buckets: Self.buckets)
+            .record(.nanoseconds(Int64(seconds * 1e9)))
+    }
+
+    func served(model: String, index: String) {
+        versions.withLock { v in
+            v.model?.set(to: 0)
+            v.index?.set(to: 0)
+            v.model = registry.makeGauge(descriptor: .init(namespace: "twotower", metricName: "model_version", unitName: "info",
+                                                           helpText: "1 for the model version being served"), labels: [("version", model)])
+            v.index = registry.makeGauge(descriptor: .init(namespace: "twotower", metricName: "index_version", unitName: "info",
+                                                           helpText: "1 for the index version being served"), labels: [("version", index)])
+            v.model?.set(to: 1)
+            v.index?.set(to: 1)
+        }
+    }
+
+    /// The Prometheus text exposition.
+    public func render() -> String { registry.emitToString() }
+}

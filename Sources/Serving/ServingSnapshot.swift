@@ -1,0 +1,50 @@
+import Foundation
+import Model
+import VectorIndex
+
+/// One consistent pair of model and index. A request takes the current snapshot when it starts
+/// and keeps it to the end, so a reload never changes what an in-flight request sees; the old
+/// pair is released when its last request finishes.
+public final class ServingSnapshot: Sendable {
+    public let model: TwoTowerModel
+    public let info: CheckpointInfo
+    /// A hash of the checkpoint file: changes whenever the weights do.
+    public let modelVersion: String
+    public let index: IVFIndex
+    /// The index version directory's name.
+    public let indexVersion: String
+
+    public init(model: TwoTowerModel, info: CheckpointInfo, modelVersion: String, index: IVFIndex) {
+        self.model = model
+        self.info = info
+        self.modelVersion = modelVersion
+        self.index = index
+        indexVersion = (index.path as NSString).lastPathComponent
+    }
+
+    /// Loads the checkpoint in `modelPath` and the current version of the index at `indexPath`.
+    /// - Throws: when either cannot be read, or their dimensions differ.
+    public static func load(modelPath: String, indexPath: String) throws -> ServingSnapshot {
+        let (model, info) = try Checkpoint.load(from: modelPath)
+        let file = FileManager.default.fileExists(atPath: Checkpoint.file(in: modelPath)) ? Checkpoint.file(in: modelPath) : modelPath
+        let index = try IVFIndex(path: indexPath, writable: true)
+        guard index.dimension == model.dimension else {
+            throw APIError(.conflict, code: "inconsistent",
+                           "the index at \(indexPath) holds \(index.dimension)-dimensional vectors; the model at \(modelPath) makes \(model.dimension)")
+        }
+        return ServingSnapshot(model: model, info: info, modelVersion: try fingerprint(of: file), index: index)
+    }
+
+    /// FNV-1a over the file, 12 hex digits.
+    static func fingerprint(of path: String) throws -> String {
+        let data = try Data(contentsOf: URL(fileURLWithPath: path), options: .alwaysMapped)
+        var hash: UInt64 = 0xcbf2_9ce4_8422_2325
+        data.withUnsafeBytes { bytes in
+            for b in bytes {
+                hash ^= UInt64(b)
+                hash = hash &* 0x100_0000_01b3
+            }
+        }
+        return String(String(hash, radix: 16).suffix(12))
+    }
+}

@@ -1,0 +1,93 @@
+#!/usr/bin/env bash
+# Training benchmark: the training issue's bars, ours beside the peers in ../shared/peers in one run.
+#   speed    — examples/s on Gowalla, ID towers d = 64, batch 2048, in-batch softmax τ 0.1, lr 0.005,
+#              ours vs torch_twotower_peer.py with the same settings, one after the other;
+#              plus the time to evaluate every Gowalla test user exactly.
+#   ml-100k  — leave-last-out HitRate@10 / NDCG@10: ours (Config/ml-100k.json) vs implicit ALS,
+#              implicit BPR and the PyTorch two-tower.
+#   gowalla  — (with --gowalla-quality; ~20 min) test Recall@20 / NDCG@20 with Config/gowalla.json
+#              beside the published figures in ../shared/EVAL.md.
+# Usage: scripts/bench-train.sh [--setup-peers] [--gowalla-quality] [--speed-epochs N] [--workdir DIR]
+# Not a test: figures depend on the machine and on what else runs on it.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+SETUP=0; QUALITY=0; EPOCHS=3; WORK=""
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --setup-peers) SETUP=1 ;;
+    --gowalla-quality) QUALITY=1 ;;
+    --speed-epochs) EPOCHS=$2; shift ;;
+    --workdir) WORK=$2; shift ;;
+    *) echo "unknown option $1" >&2; exit 2 ;;
+  esac
+  shift
+done
+PEERS=../shared/peers; DATA=../shared/data
+VENV=${PEERS_VENV:-$HOME/.venv-peers}
+if [ ! -x "$VENV/bin/python" ] || ! "$VENV/bin/python" -c "import torch, implicit" 2>/dev/null; then
+  if [ $SETUP -eq 1 ]; then
+    python3 -m venv "$VENV" && "$VENV/bin/pip" install -q numpy scipy faiss-cpu hnswlib implicit torch
+  else
+    echo "The peers' venv ($VENV with torch and implicit) is missing: rerun with --setup-peers." >&2; exit 1
+  fi
+fi
+PY="$VENV/bin/python"
+BIN=.build/release/twotower
+swift build -c release --product twotower >/dev/null
+if [ -z "$WORK" ]; then WORK=$(mktemp -d); trap 'rm -rf "$WORK"' EXIT; fi
+mkdir -p "$WORK"
+echo "== TwoTower training benchmark, $(nproc) cores, $(date -u +%Y-%m-%dT%H:%MZ)"
+
+[ -f "$WORK/gw.sqlite" ] || "$BIN" ingest --format lightgcn --input "$DATA/gowalla" --store "$WORK/gw.sqlite" >/dev/null
+[ -f "$WORK/ml.sqlite" ] || "$BIN" ingest --format movielens --input "$DATA/ml-100k" --store "$WORK/ml.sqlite" >/dev/null
+"$BIN" split --store "$WORK/gw.sqlite" --method validation-from --source given --name given-validation >/dev/null
+"$BIN" split --store "$WORK/ml.sqlite" --method leave-last-out >/dev/null
+
+# Speed: the peer's architecture and loss, same batch, same number of epochs.
+cat > "$WORK/speed.json" <<JSON
+{"embedding_dimension": 64, "epochs": $EPOCHS, "batch_size": 2048, "learning_rate": 0.005, "temperature": 0.1,
+ "split": "given-validation", "patience": 100, "user_features": false, "item_features": false}
+JSON
+"$BIN" train --store "$WORK/gw.sqlite" --config "$WORK/speed.json" --out "$WORK/speed-model" | tee "$WORK/ours-speed.txt"
+(cd "$PEERS" && "$PY" torch_twotower_peer.py --dataset gowalla --data "$DATA/gowalla" --epochs "$EPOCHS" --eval-every 1000 \
+   --batch 2048 --tau 0.1 --lr 0.005 --dim 64 --threads 2 --json "$WORK/torch-speed.jsonl" | tee "$WORK/torch-speed.txt")
+/usr/bin/time -f "%e" -o "$WORK/eval-time" "$BIN" evaluate --store "$WORK/gw.sqlite" --model "$WORK/speed-model" \
+   --split test --split-name given --json > "$WORK/eval.json"
+
+# ML-100K leave-last-out.
+"$BIN" train --store "$WORK/ml.sqlite" --config Config/ml-100k.json --out "$WORK/ml-model" > "$WORK/ours-ml.txt"
+"$BIN" evaluate --store "$WORK/ml.sqlite" --model "$WORK/ml-model" --split test --split-name leave-last-out --json > "$WORK/ours-ml.json"
+rm -f "$WORK/peers-ml.jsonl"
+for m in als bpr; do
+  (cd "$PEERS" && OPENBLAS_NUM_THREADS=1 "$PY" implicit_peer.py --dataset ml-100k --data "$DATA/ml-100k" --model $m --json "$WORK/peers-ml.jsonl" >/dev/null)
+done
+(cd "$PEERS" && "$PY" torch_twotower_peer.py --dataset ml-100k --data "$DATA/ml-100k" --epochs 30 --batch 512 --tau 0.1 --lr 0.005 \
+   --threads 2 --json "$WORK/peers-ml.jsonl" >/dev/null)
+
+if [ $QUALITY -eq 1 ]; then
+  "$BIN" train --store "$WORK/gw.sqlite" --config Config/gowalla.json --out "$WORK/gw-model" | tee "$WORK/ours-gw.txt"
+  "$BIN" evaluate --store "$WORK/gw.sqlite" --model "$WORK/gw-model" --split test --split-name given --json > "$WORK/ours-gw.json"
+fi
+
+python3 - "$WORK" "$QUALITY" <<'PY'
+import json, re, statistics, sys
+w, quality = sys.argv[1], sys.argv[2] == "1"
+ours = [float(m.group(1).replace(",", "")) for m in re.finditer(r"loss \S+\s+([\d,]+) ex/s", open(f"{w}/ours-speed.txt").read())]
+peer = json.loads(open(f"{w}/torch-speed.jsonl").read().splitlines()[-1])
+o, p = statistics.median(ours), peer["median_examples_per_s"]
+print("\n-- speed: Gowalla, ID towers d 64, batch 2048, in-batch softmax, 2 cores (median epoch)")
+print(f"  ours {o:,.0f} ex/s   PyTorch {peer['torch']} {p:,.0f} ex/s   → ratio {o / p:.2f}× (bar ≥ 1.0×)")
+print(f"  exact evaluation of every Gowalla test user: {open(f'{w}/eval-time').read().strip()} s (whole command)")
+print("\n-- ML-100K leave-last-out: HitRate@10 / NDCG@10")
+m = json.load(open(f"{w}/ours-ml.json"))
+print(f"  ours (Config/ml-100k.json)  {m['hitrate@10']:.4f} / {m['ndcg@10']:.4f}")
+for r in map(json.loads, open(f"{w}/peers-ml.jsonl")):
+    name = r.get("peer", "") + " " + str(r.get("model", ""))
+    hr = r.get("hitrate@10", r.get("hr@10")); nd = r.get("ndcg@10")
+    print(f"  {name.strip():<27} {hr:.4f} / {nd:.4f}")
+if quality:
+    g = json.load(open(f"{w}/ours-gw.json"))
+    print("\n-- Gowalla test (Config/gowalla.json): Recall@20 / NDCG@20")
+    print(f"  ours {g['recall@20']:.4f} / {g['ndcg@20']:.4f}   (bar 0.175 / 0.148; LightGCN 0.1830 / 0.1554, SimpleX 0.1872 / 0.1557)")
+print("\nReproduce: scripts/bench-train.sh [--gowalla-quality]   (raw outputs kept with --workdir DIR)")
+PY
