@@ -69,14 +69,15 @@ public struct LoadedModel: Sendable {
     public let inputs: ModelInputs
 
     /// Loads `path`; features and histories come from `store` (default: the store it was
-    /// trained on) and the training part of the checkpoint's split.
-    public static func load(_ path: String, store: InteractionStore? = nil) throws -> LoadedModel {
+    /// trained on) and the training part of `split` (default: the checkpoint's split). Evaluating
+    /// a split's test part reads histories from its train part: all that is known before the test.
+    public static func load(_ path: String, store: InteractionStore? = nil, split: String? = nil) throws -> LoadedModel {
         let (model, info) = try Checkpoint.load(from: path)
         let a = model.architecture
         let needsStore = a.history != nil || a.user.tokenRows > 0 || a.item.tokenRows > 0 || !a.user.numeric.isEmpty || !a.item.numeric.isEmpty
         guard needsStore else { return LoadedModel(model: model, info: info, inputs: .none) }
         let opened = try store ?? InteractionStore(path: info.store, create: false)
-        return LoadedModel(model: model, info: info, inputs: try ModelData.inputs(store: opened, architecture: a, split: info.split))
+        return LoadedModel(model: model, info: info, inputs: try ModelData.inputs(store: opened, architecture: a, split: split ?? info.split))
     }
 
     public var userCount: Int { model.architecture.user.count }

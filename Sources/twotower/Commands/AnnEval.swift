@@ -75,7 +75,7 @@ struct AnnEval: ParsableCommand {
         if store != nil || model != nil {
             guard let store, let model else { throw ValidationError("end-to-end figures need both --store and --model") }
             let storeHandle = try InteractionStore(path: store, create: false)
-            let loaded = try LoadedModel.load(model, store: storeHandle)
+            let loaded = try LoadedModel.load(model, store: storeHandle, split: splitName)
             let data = try EvaluationData.load(store: storeHandle, split: splitName ?? loaded.info.split, part: .test)
             let users = loaded.userEmbeddings()
             let exact = FullRankingEvaluator.evaluate(EmbeddingScorer(users: users, items: loaded.itemEmbeddings()), data: data, ks: [20])
