@@ -2,6 +2,7 @@ import Foundation
 import Hummingbird
 import Logging
 import NIOCore
+import ServiceLifecycle
 
 #if canImport(Glibc)
 import Glibc
@@ -42,5 +43,35 @@ public struct Daemon {
         defer { hangup.cancel() }
         try await application(onRunning: onRunning).runService(gracefulShutdownSignals: [.sigterm, .sigint])
         service.shutdown()
+    }
+
+    /// Starts the server in this process, runs `body` with the bound port, then shuts the
+    /// server down gracefully (as SIGTERM would) and returns `body`'s result. For the demo.
+    public func whileRunning<T: Sendable>(_ body: @escaping @Sendable (Int) async throws -> T) async throws -> T {
+        let (ports, continuation) = AsyncStream.makeStream(of: Int.self)
+        let group = ServiceGroup(configuration: .init(services: [application { continuation.yield($0) }], logger: logger))
+        return try await withThrowingTaskGroup(of: T?.self) { tasks in
+            tasks.addTask {
+                try await group.run()
+                return nil
+            }
+            var port: Int?
+            for await p in ports {
+                port = p
+                break
+            }
+            guard let port else { throw APIError(.internalServerError, code: "not_started", "the server did not start") }
+            let result: T
+            do {
+                result = try await body(port)
+            } catch {
+                await group.triggerGracefulShutdown()
+                throw error
+            }
+            await group.triggerGracefulShutdown()
+            for try await _ in tasks {}
+            service.shutdown()
+            return result
+        }
     }
 }

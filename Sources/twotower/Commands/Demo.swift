@@ -1,4 +1,5 @@
 import ArgumentParser
+import Serving
 import Settings
 import Evaluation
 import Foundation
@@ -11,7 +12,7 @@ import VectorIndex
 
 /// The README's main command: the pipeline end to end on the built-in synthetic data, or on a
 /// real data set with `--dataset`.
-struct Demo: ParsableCommand {
+struct Demo: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Run the pipeline end to end (default: on the built-in synthetic data set).",
         discussion: """
@@ -45,7 +46,7 @@ struct Demo: ParsableCommand {
     @Option(name: .customLong("synthetic-spec"), help: "Override the synthetic recipe file.")
     var syntheticSpec: String?
 
-    func run() throws {
+    func run() async throws {
         var config = try ConfigLoader.load(DataConfig.self, from: dataConfig)
         if let dataset { try configure(&config, for: dataset) }
         let storePath = workdir.map { ($0 as NSString).appendingPathComponent((config.store as NSString).lastPathComponent) } ?? config.store
@@ -130,21 +131,37 @@ struct Demo: ParsableCommand {
         let build = try step("build the index over \(itemVectors.rows) item embeddings (nlist \(parameters.nlist))") {
             try IndexBuilder.build(vectors: itemVectors, parameters: parameters, into: indexPath)
         }
-        let index = try IVFIndex(path: indexPath)
         let nprobe = indexSettings.nprobe
         let store = try InteractionStore(path: storePath, create: false)
         let test = try EvaluationData.load(store: store, split: trainSplit, part: .test)
-        let (exact, through) = try step("evaluate exactly and through the index (nprobe \(nprobe))") { () throws -> (RankingMetrics, RankingMetrics) in
-            let exact = FullRankingEvaluator.evaluate(EmbeddingScorer(users: userVectors, items: itemVectors), data: test)
-            let through = try evaluateThroughIndex(index, users: userVectors, data: test, nprobe: nprobe)
-            return (exact, through)
+        // The index is opened here and closed before the daemon opens it (LMDB allows one handle per process).
+        let (exact, through, ann) = try { () throws -> (RankingMetrics, RankingMetrics, ANNPoint) in
+            let index = try IVFIndex(path: indexPath)
+            let (exact, through) = try step("evaluate exactly and through the index (nprobe \(nprobe))") { () throws -> (RankingMetrics, RankingMetrics) in
+                let exact = FullRankingEvaluator.evaluate(EmbeddingScorer(users: userVectors, items: itemVectors), data: test)
+                let through = try evaluateThroughIndex(index, users: userVectors, data: test, nprobe: nprobe)
+                return (exact, through)
+            }
+            let queryUsers = Array(test.evaluatedUsers.prefix(1_000))
+            let queries = Matrix(rows: queryUsers.count, cols: userVectors.cols, values: queryUsers.flatMap { Array(userVectors.row($0)) })
+            let ann = try step("ANN recall@10 and single-thread queries/s at nprobe \(nprobe)") {
+                try ANNEvaluation.sweep(index: index, queries: queries, truth: ANNEvaluation.groundTruth(index: index, queries: queries),
+                                        nprobes: [nprobe], minSeconds: 0.5)[0]
+            }
+            return (exact, through, ann)
+        }()
+        print("==> serve: start the daemon on loopback, query it over HTTP, stop it")
+        let served = Date()
+        var serving = ServingOptions(storePath: storePath, modelPath: (directory as NSString).appendingPathComponent("model"), indexPath: indexPath)
+        serving.port = 0
+        serving.defaultNprobe = nprobe
+        let sampleUsers = try test.evaluatedUsers.prefix(200).map { try store.rawID(of: .user, dense: $0) ?? "\($0)" }
+        let sampleItem = try store.rawID(of: .item, dense: 0) ?? "0"
+        let latency = try await Daemon(service: RecommendationService(options: serving)).whileRunning { port in
+            try await DemoQueries(base: "http://127.0.0.1:\(port)", users: sampleUsers, item: sampleItem).run()
         }
-        let queryUsers = Array(test.evaluatedUsers.prefix(1_000))
-        let queries = Matrix(rows: queryUsers.count, cols: userVectors.cols, values: queryUsers.flatMap { Array(userVectors.row($0)) })
-        let ann = try step("ANN recall@10 and single-thread queries/s at nprobe \(nprobe)") {
-            try ANNEvaluation.sweep(index: index, queries: queries, truth: ANNEvaluation.groundTruth(index: index, queries: queries),
-                                    nprobes: [nprobe], minSeconds: 0.5)[0]
-        }
+        print("    daemon drained and stopped")
+        timings.append(("serve", Date().timeIntervalSince(served)))
         print("\nSummary")
         func metric(_ m: RankingMetrics, _ key: String) -> String { String(format: "%.4f", m[key] ?? 0) }
         print(Format.table([
@@ -154,6 +171,7 @@ struct Demo: ParsableCommand {
             ["NDCG@20 exact / index / popularity", "\(metric(exact, "ndcg@20")) / \(metric(through, "ndcg@20")) / \(metric(baseline, "ndcg@20"))"],
             ["index", String(format: "%d lists, built in %.2f s", build.nlist, build.buildSeconds)],
             ["ANN recall@10 at nprobe \(nprobe)", String(format: "%.4f at %@ queries/s (1 thread)", ann.recallAt10, Format.count(Int(ann.qps)))],
+            ["HTTP top-10 latency p50 / p99", String(format: "%.2f / %.2f ms over %d sequential requests", latency.p50, latency.p99, latency.count)],
         ]))
         print("\nStore: \(storePath)")
         print(Format.table([["step", "seconds"]] + timings.map { [$0.0, String(format: "%.2f", $0.1)] }))
