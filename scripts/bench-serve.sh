@@ -1,0 +1,117 @@
+#!/usr/bin/env bash
+# Daemon load benchmark (the query-daemon issue's bars): a 1M-item synthetic catalogue, a model
+# trained on it, its IVF index at the nprobe that first gives recall@10 ≥ 0.95, then wrk with
+# 16 connections for 60 s against GET /v1/users/{id}/recommendations?k=10 while the index is
+# hot-reloaded twice and 1,000 items are upserted. Prints throughput, p50/p99, errors and the
+# daemon's peak RSS.
+# Usage: scripts/bench-serve.sh [--users N] [--items N] [--seconds S] [--workdir DIR]
+# Needs wrk (Debian package; installed when missing). Not a test: figures depend on the machine.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+USERS=200000; ITEMS=1000000; SECONDS_RUN=60; WORK=""; MEAN=10
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --users) USERS=$2; shift ;;
+    --items) ITEMS=$2; shift ;;
+    --seconds) SECONDS_RUN=$2; shift ;;
+    --mean-interactions) MEAN=$2; shift ;;
+    --workdir) WORK=$2; shift ;;
+    *) echo "unknown option $1" >&2; exit 2 ;;
+  esac
+  shift
+done
+command -v wrk >/dev/null || { SUDO=$([ "$(id -u)" -eq 0 ] || echo sudo); $SUDO apt-get install -y -qq wrk; }
+BIN=.build/release/twotower
+swift build -c release --product twotower >/dev/null
+if [ -z "$WORK" ]; then WORK=$(mktemp -d); trap 'rm -rf "$WORK"; [ -n "${PID:-}" ] && kill $PID 2>/dev/null || true' EXIT; fi
+mkdir -p "$WORK"
+echo "== TwoTower daemon load benchmark, $(nproc) cores, $(date -u +%Y-%m-%dT%H:%MZ): $USERS users, $ITEMS items"
+
+if [ ! -f "$WORK/s.sqlite" ]; then
+  "$BIN" synth --out "$WORK/data" --users "$USERS" --items "$ITEMS" --mean-interactions "$MEAN" --seed 5 >/dev/null
+  "$BIN" ingest --format csv --input "$WORK/data" --store "$WORK/s.sqlite" >/dev/null
+  "$BIN" split --store "$WORK/s.sqlite" --method leave-last-out >/dev/null
+fi
+cat > "$WORK/train.json" <<JSON
+{"embedding_dimension": 64, "epochs": 1, "batch_size": 2048, "learning_rate": 0.005, "temperature": 0.1, "history_length": 20}
+JSON
+[ -f "$WORK/model/model.ckpt" ] || "$BIN" train --store "$WORK/s.sqlite" --config "$WORK/train.json" --out "$WORK/model" | tail -1
+"$BIN" embed --model "$WORK/model" --items --out "$WORK/items.npy" >/dev/null
+"$BIN" embed --model "$WORK/model" --users --out "$WORK/users.npy" >/dev/null
+python3 - "$WORK" <<'PY'
+import struct, sys
+# The first 2,000 user rows as ann-eval queries (.npy header rewritten for the row count).
+w = sys.argv[1]
+raw = open(f"{w}/users.npy", "rb").read()
+hlen = struct.unpack("<H", raw[8:10])[0]; body = raw[10 + hlen:]
+n = min(2000, len(body) // 256)
+header = ("{'descr': '<f4', 'fortran_order': False, 'shape': (%d, 64), }" % n).ljust(hlen - 1) + "\n"
+open(f"{w}/queries.npy", "wb").write(raw[:8] + struct.pack("<H", hlen) + header.encode() + body[:n * 256])
+PY
+rm -rf "$WORK/index"
+"$BIN" build-index --vectors "$WORK/items.npy" --nlist 4096 --out "$WORK/index" --config /nonexistent --json > "$WORK/build.json"
+"$BIN" ann-eval --index "$WORK/index" --queries "$WORK/queries.npy" --nprobe 1,2,4,8,16,32,64 --min-seconds 0.5 --json > "$WORK/ann.json"
+NPROBE=$(python3 -c "
+import json; pts = json.load(open('$WORK/ann.json'))
+print(next((p['nprobe'] for p in pts if p['recall@10'] >= 0.95), pts[-1]['nprobe']))")
+echo "nprobe $NPROBE: $(python3 -c "import json; print([p for p in json.load(open('$WORK/ann.json')) if p['nprobe']==$NPROBE][0])")"
+
+cat > "$WORK/serve.json" <<JSON
+{"port": 18181, "default_k": 10, "default_nprobe": $NPROBE, "worker_threads": 2, "queue_limit": 1024, "request_timeout_ms": 1000}
+JSON
+TWOTOWER_ADMIN_TOKEN=bench "$BIN" serve --config "$WORK/serve.json" --store "$WORK/s.sqlite" --model "$WORK/model" --index "$WORK/index" > "$WORK/serve.log" 2>&1 &
+PID=$!
+for _ in $(seq 100); do curl -sf localhost:18181/readyz >/dev/null && break; sleep 0.2; done
+cat > "$WORK/users.lua" <<LUA
+counter = 0
+request = function()
+  counter = counter + 1
+  return wrk.format("GET", "/v1/users/u" .. ((counter * 7919) % $USERS) .. "/recommendations?k=10")
+end
+LUA
+# Warm up, then the measured run with reloads and upserts in the background.
+wrk -t2 -c16 -d5s -s "$WORK/users.lua" http://127.0.0.1:18181 >/dev/null
+(
+  sleep $((SECONDS_RUN / 3)); curl -sf -XPOST -H "Authorization: Bearer bench" localhost:18181/v1/admin/reload >/dev/null && echo reload 1 >> "$WORK/events"
+  sleep $((SECONDS_RUN / 3)); kill -HUP $PID && echo reload 2 >> "$WORK/events"
+) &
+python3 - "$WORK" "$SECONDS_RUN" <<'PY' &
+import json, random, sys, time, urllib.request
+w, seconds = sys.argv[1], float(sys.argv[2])
+random.seed(1); done = 0; failed = 0; start = time.time()
+for n in range(1000):
+    body = json.dumps({"vector": [random.gauss(0, 1) for _ in range(64)]}).encode()
+    req = urllib.request.Request(f"http://127.0.0.1:18181/v1/items/bench-{n % 500}", data=body, method="PUT",
+                                 headers={"Authorization": "Bearer bench", "Content-Type": "application/json"})
+    try:
+        urllib.request.urlopen(req, timeout=5).read(); done += 1
+    except Exception:
+        failed += 1
+    time.sleep(max(0, (n + 1) * (seconds * 0.8) / 1000 - (time.time() - start)))
+open(f"{w}/upserts", "w").write(f"{done} {failed}")
+PY
+UPSERTS=$!
+wrk -t2 -c16 -d${SECONDS_RUN}s --latency -s "$WORK/users.lua" http://127.0.0.1:18181 > "$WORK/wrk.txt"
+wait $UPSERTS
+RSS=$(grep VmHWM /proc/$PID/status | awk '{print $2}')
+ERRORS=$(curl -s localhost:18181/metrics | grep '^twotower_http_requests_total' | grep -v 'status="200"' | grep -v 'status="201"' || true)
+kill -TERM $PID; wait $PID || true; PID=""
+cat "$WORK/wrk.txt"
+python3 - "$WORK" "$RSS" "$ERRORS" <<'PY'
+import re, sys
+w, rss, errors = sys.argv[1], int(sys.argv[2]), sys.argv[3]
+t = open(f"{w}/wrk.txt").read()
+rps = float(re.search(r"Requests/sec:\s+([\d.]+)", t).group(1))
+def ms(label):
+    v, unit = re.search(rf"{label}%\s+([\d.]+)(us|ms|s)", t).groups()
+    return float(v) * {"us": 0.001, "ms": 1, "s": 1000}[unit]
+non2xx = re.search(r"Non-2xx or 3xx responses: (\d+)", t)
+sock = re.search(r"Socket errors: (.*)", t)
+done, failed = open(f"{w}/upserts").read().split()
+events = open(f"{w}/events").read().split("\n") if __import__("os").path.exists(f"{w}/events") else []
+print(f"\nthroughput {rps:,.0f} req/s (bar ≥ 2,000); p50 {ms(50):.2f} ms, p99 {ms(99):.2f} ms (bar ≤ 5 ms) at 16 connections")
+print(f"errors: non-2xx {non2xx.group(1) if non2xx else 0}, socket {sock.group(1) if sock else 'none'}; upserts {done} ok / {failed} failed; "
+      f"reloads {len([e for e in events if e])}; non-2xx by route: {errors.strip() or 'none'}")
+print(f"daemon peak RSS {rss / 1024:.0f} MiB")
+print("Reproduce: scripts/bench-serve.sh")
+PY
