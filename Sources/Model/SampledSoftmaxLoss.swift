@@ -43,8 +43,8 @@ public struct SampledSoftmaxLoss: Sendable {
     }
 
     /// The loss and gradients with respect to the users (B × d), the batch items (B × d) and the
-    /// extra negatives (N × d, empty when there are none). `logQ` has one entry per column
-    /// (B + N) or is nil for no correction.
+    /// extra negatives (N × d, empty when there are none), and with respect to 1/τ (for a learned
+    /// temperature). `logQ` has one entry per column (B + N) or is nil for no correction.
     ///
     /// Work is split by rows: each of `parts` workers (2 for large batches) takes a range of rows
     /// through the whole computation with single-threaded BLAS (logits, softmax, gradient
@@ -52,7 +52,7 @@ public struct SampledSoftmaxLoss: Sendable {
     /// summed in part order, so results do not depend on scheduling.
     public func lossAndGradients(users u: Matrix, items v: Matrix, itemIDs: [Int32], extra: ExtraNegatives?,
                                  logQ: [Float]?, maskedColumns: [[Int]]? = nil, parts requestedParts: Int? = nil)
-        -> (loss: Float, dUsers: Matrix, dItems: Matrix, dExtra: Matrix) {
+        -> (loss: Float, dUsers: Matrix, dItems: Matrix, dExtra: Matrix, dInverseTemperature: Float) {
         let b = u.rows, d = u.cols
         precondition(v.rows == b && itemIDs.count == b, "one positive item per user row")
         let n = extra?.ids.count ?? 0
@@ -69,7 +69,7 @@ public struct SampledSoftmaxLoss: Sendable {
             let ub = Matrix(rows: rows, cols: d, values: Array(u.values[(lo * d)..<(hi * d)]))
             var gIn = BLAS.multiply(ub, .none, v, .transposed)                         // rows × B
             var gOut = extra.map { BLAS.multiply(ub, .none, $0.embeddings, .transposed) } ?? Matrix(rows: rows, cols: 0)
-            var loss = 0.0
+            var loss = 0.0, dInverse = 0.0
             var row = [Float](repeating: 0, count: b + n)
             for i in 0..<rows {
                 let r = lo + i
@@ -92,8 +92,18 @@ public struct SampledSoftmaxLoss: Sendable {
                 loss -= Double(logf(row[r] / sum))
                 // dL/dlogit = (softmax − onehot) / B, then through the 1/τ scale.
                 let scale = inverseT / Float(b)
-                for c in 0..<b { gIn.values[i * b + c] = (row[c] / sum - (c == r ? 1 : 0)) * scale }
-                for c in 0..<n { gOut.values[i * n + c] = row[b + c] / sum * scale }
+                // dL/d(1/τ) = Σ_c dL/dlogit_c · cos_c, for a learned temperature.
+                for c in 0..<b {
+                    let g = (row[c] / sum - (c == r ? 1 : 0)) / Float(b)
+                    dInverse += Double(g * gIn.values[i * b + c])
+                    gIn.values[i * b + c] = g * inverseT
+                }
+                for c in 0..<n {
+                    let g = row[b + c] / sum / Float(b)
+                    dInverse += Double(g * gOut.values[i * n + c])
+                    gOut.values[i * n + c] = g * inverseT
+                }
+                _ = scale
             }
             var du = BLAS.multiply(gIn, .none, v, .none)                              // rows × d
             let dv = BLAS.multiply(gIn, .transposed, ub, .none)                       // B × d, partial
@@ -102,20 +112,21 @@ public struct SampledSoftmaxLoss: Sendable {
                 BLAS.gemm(gOut, .none, extra.embeddings, .none, into: &du, alpha: 1, beta: 1)
                 de = BLAS.multiply(gOut, .transposed, ub, .none)                      // N × d, partial
             }
-            results.set(part, PartResult(loss: loss, dUsers: du, dItems: dv, dExtra: de))
+            results.set(part, PartResult(loss: loss, dUsers: du, dItems: dv, dExtra: de, dInverseTemperature: dInverse))
         }
         var dU = Matrix(rows: 0, cols: d), dV = Matrix(rows: b, cols: d), dE = Matrix(rows: n, cols: d)
-        var loss = 0.0
+        var loss = 0.0, dInverse = 0.0
         var users: [Float] = []
         users.reserveCapacity(b * d)
         for part in results.values {
             loss += part.loss
+            dInverse += part.dInverseTemperature
             users += part.dUsers.values
             for i in dV.values.indices { dV.values[i] += part.dItems.values[i] }
             for i in dE.values.indices { dE.values[i] += part.dExtra.values[i] }
         }
         dU = Matrix(rows: b, cols: d, values: users)
-        return (Float(loss / Double(b)), dU, dV, dE)
+        return (Float(loss / Double(b)), dU, dV, dE, Float(dInverse))
     }
 }
 
@@ -125,6 +136,7 @@ struct PartResult: Sendable {
     var dUsers: Matrix
     var dItems: Matrix
     var dExtra: Matrix
+    var dInverseTemperature: Double
 }
 
 /// Results of the parallel parts, filled by distinct workers and read once all have finished.

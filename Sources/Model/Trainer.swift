@@ -21,6 +21,8 @@ public struct TrainerSettings: Sendable {
     public var embeddingWeightDecay: Float = 0
     /// logQ from Yi et al.'s streaming frequency estimate instead of whole-data counts.
     public var streamingFrequency = false
+    /// Learn the softmax temperature (on log τ, from `temperature`) instead of fixing it.
+    public var learnTemperature = false
     /// Stop after this many validations without a better score.
     public var patience = 3
     /// Extra negatives drawn per batch and shared by all its rows (0 for in-batch only).
@@ -74,6 +76,8 @@ public struct EpochRecord: Codable, Sendable {
     public var seconds: Double
     /// The validation score (Recall@20), when a validator was given.
     public var validation: Double?
+    /// The temperature at the end of the epoch, when it is learned.
+    public var temperature: Double?
 }
 
 /// Training stopped because the loss stopped being a number.
@@ -124,7 +128,8 @@ public struct Trainer {
         var model = TwoTowerModel(architecture: architecture, seed: s.seed)
         var optimizer = ModelOptimizer(model: model, learningRate: s.learningRate, weightDecay: s.weightDecay,
                                        embeddingWeightDecay: s.embeddingWeightDecay)
-        let loss = SampledSoftmaxLoss(temperature: s.temperature)
+        var temperature = s.temperature
+        var temperatureAdam = DenseAdam(shapes: [Matrix(rows: 1, cols: 1)], learningRate: s.learningRate)
         var rng = SplitMix64(seed: s.seed &+ 7)
         let usesDropout = (architecture.user.mlp?.dropout ?? 0) > 0 || (architecture.item.mlp?.dropout ?? 0) > 0
         var dropoutRNG: SplitMix64? = usesDropout ? SplitMix64(seed: s.seed &+ 13) : nil
@@ -178,9 +183,15 @@ public struct Trainer {
                         logQ = itemIDs.map { inBatchLogQ[Int($0)] } + (extra?.ids.map { extraLogQ[Int($0)] } ?? [])
                     }
                 }
-                let result = switch s.objective {
+                var dInverseTemperature: Float = 0
+                let result: (loss: Float, dUsers: Matrix, dItems: Matrix, dExtra: Matrix) = switch s.objective {
                 case .sampledSoftmax:
-                    loss.lossAndGradients(users: un, items: vn, itemIDs: itemIDs, extra: extra, logQ: logQ, maskedColumns: masks)
+                    {
+                        let r = SampledSoftmaxLoss(temperature: temperature)
+                            .lossAndGradients(users: un, items: vn, itemIDs: itemIDs, extra: extra, logQ: logQ, maskedColumns: masks)
+                        dInverseTemperature = r.dInverseTemperature
+                        return (r.loss, r.dUsers, r.dItems, r.dExtra)
+                    }()
                 case let .cosineContrastive(margin, weight):
                     CosineContrastiveLoss(margin: margin, negativeWeight: weight)
                         .lossAndGradients(users: un, items: vn, itemIDs: itemIDs, extra: extra, maskedColumns: masks)
@@ -194,12 +205,20 @@ public struct Trainer {
                                                    extraCache: extraCache, dExtra: extra == nil ? nil : result.dExtra)
                 if s.clipNorm > 0 { gradients.clip(to: s.clipNorm) }
                 optimizer.apply(gradients, to: &model)
+                if s.learnTemperature, case .sampledSoftmax = s.objective {
+                    // Learned on log τ (so it stays positive), clamped to a sane range.
+                    var logT = [Matrix(rows: 1, cols: 1, values: [logf(temperature)])]
+                    temperatureAdam.learningRate = optimizer.learningRate
+                    temperatureAdam.apply([Matrix(rows: 1, cols: 1, values: [-dInverseTemperature / temperature])], to: &logT)
+                    temperature = min(max(expf(logT[0].values[0]), 0.01), 1)
+                }
                 total += Double(result.loss)
                 batches += 1
             }
             let seconds = Date().timeIntervalSince(started)
             var record = EpochRecord(epoch: epoch, loss: total / Double(max(batches, 1)),
                                      examplesPerSecond: Double(pairs.count) / max(seconds, 1e-9), seconds: seconds)
+            if s.learnTemperature { record.temperature = Double(temperature) }
             var improved = validate == nil
             if let validate {
                 let score = validate(model)

@@ -6,6 +6,8 @@ public struct TrainingConfig: DefaultedConfig, Sendable, Equatable {
     public var batchSize = 1024
     public var learningRate = 0.005
     public var temperature = 0.1
+    /// Learn τ (starting from `temperature`) with the other parameters; sampled softmax only.
+    public var learnTemperature = false
     /// Decoupled weight decay (AdamW); 0 for none.
     public var weightDecay = 0.0
     /// Validations without improvement before early stopping.

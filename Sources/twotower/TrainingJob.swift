@@ -38,6 +38,7 @@ struct TrainingJob {
         s.batchSize = config.batchSize
         s.learningRate = Float(config.learningRate)
         s.temperature = Float(config.temperature)
+        s.learnTemperature = config.learnTemperature
         s.weightDecay = Float(config.weightDecay)
         s.embeddingWeightDecay = Float(config.embeddingWeightDecay)
         s.patience = config.patience
@@ -74,7 +75,8 @@ struct TrainingJob {
                                                               validate: validate) { r, model, improved in
             let eta = Double(s.epochs - r.epoch) * r.seconds
             log(String(format: "epoch %3d  loss %.4f  %@ ex/s  %.1f s  ETA ≤ %@", r.epoch, r.loss, Format.count(Int(r.examplesPerSecond)),
-                       r.seconds, Format.duration(eta)) + (r.validation.map { String(format: "  val recall@20 %.4f", $0) } ?? ""))
+                       r.seconds, Format.duration(eta)) + (r.validation.map { String(format: "  val recall@20 %.4f", $0) } ?? "")
+                + (r.temperature.map { String(format: "  τ %.4f", $0) } ?? ""))
             try? runs.epoch(run: run, epoch: r.epoch, metrics: (try? jsonText(r)) ?? "{}")
             // The best model so far is on disk after every improving epoch, so a later failure keeps it.
             if improved {

@@ -148,3 +148,37 @@ struct TowerTests {
         #expect(abs(Double(tiny.loss) - log(1 + exp(-1.0))) < 1e-6)
     }
 }
+
+struct TemperatureTests {
+    @Test func theInverseTemperatureGradientMatchesFiniteDifferences() {
+        let u = L2Normalize.forward(randomMatrix(6, 4, seed: 51)).y, v = L2Normalize.forward(randomMatrix(6, 4, seed: 52)).y
+        let extra = SampledSoftmaxLoss.ExtraNegatives(embeddings: L2Normalize.forward(randomMatrix(3, 4, seed: 53)).y, ids: [10, 11, 1])
+        let ids: [Int32] = [0, 1, 2, 3, 4, 1]
+        let logQ: [Float] = (0..<9).map { -Float($0) / 10 }
+        func loss(_ inverse: Double) -> Double {
+            Double(SampledSoftmaxLoss(temperature: Float(1 / inverse))
+                .lossAndGradients(users: u, items: v, itemIDs: ids, extra: extra, logQ: logQ, maskedColumns: [[7], [], [], [], [], []]).loss)
+        }
+        let analytic = SampledSoftmaxLoss(temperature: 0.25)
+            .lossAndGradients(users: u, items: v, itemIDs: ids, extra: extra, logQ: logQ, maskedColumns: [[7], [], [], [], [], []]).dInverseTemperature
+        let numeric = (loss(4 + 1e-3) - loss(4 - 1e-3)) / 2e-3
+        #expect(abs(Double(analytic) - numeric) < 1e-3 * max(1, abs(numeric)))
+    }
+
+    @Test func aLearnedTemperatureMovesAndIsReported() throws {
+        let d = plantedData(seed: 6)
+        var s = TrainerSettings()
+        s.dimension = 16
+        s.epochs = 4
+        s.batchSize = 64
+        s.learningRate = 0.02
+        s.temperature = 0.5
+        s.learnTemperature = true
+        var seen: [Double] = []
+        _ = try Trainer(settings: s).train(pairs: d.pairs, architecture: .idOnly(users: 200, items: 100, dimension: 16),
+                                           inputs: ModelInputs(histories: d.histories), onEpoch: { r, _, _ in seen.append(r.temperature ?? -1) })
+        #expect(seen.count == 4 && seen.allSatisfy { $0 >= 0.01 && $0 <= 1 })
+        // From τ = 0.5 on easy planted groups, sharpening the softmax lowers the loss: τ falls.
+        #expect(seen.last! < 0.45)
+    }
+}
