@@ -19,41 +19,30 @@ public struct BPRLoss: Sendable {
     public func lossAndGradients(users u: Matrix, items v: Matrix, itemIDs: [Int32],
                                  extra: SampledSoftmaxLoss.ExtraNegatives?, maskedColumns: [[Int]]? = nil)
         -> (loss: Float, dUsers: Matrix, dItems: Matrix, dExtra: Matrix) {
-        let b = u.rows, d = u.cols
-        let n = extra?.ids.count ?? 0
-        let ids = itemIDs + (extra?.ids ?? [])
-        var gIn = BLAS.multiply(u, .none, v, .transposed)
-        var gOut = extra.map { BLAS.multiply(u, .none, $0.embeddings, .transposed) } ?? Matrix(rows: b, cols: 0)
+        var scores = CandidateScores(users: u, items: v, itemIDs: itemIDs, extra: extra)
+        let b = scores.batch, columns = scores.columns
         var loss = 0.0
-        var negative = [Bool](repeating: true, count: b + n)
+        var negative = [Bool](repeating: true, count: columns)
         for r in 0..<b {
-            for c in 0..<(b + n) { negative[c] = c != r && ids[c] != ids[r] }
-            for c in maskedColumns?[r] ?? [] where c != r { negative[c] = false }
+            scores.negatives(r, masked: maskedColumns?[r], into: &negative)
             let count = Float(max(negative.filter { $0 }.count, 1))
-            let positive = gIn.values[r * b + r]
+            let positive = scores.score(r, r)
             var positiveGradient: Float = 0
-            for c in 0..<(b + n) where c != r {
-                let s = c < b ? gIn.values[r * b + c] : gOut.values[r * n + c - b]
+            for c in 0..<columns where c != r {
                 var g: Float = 0
                 if negative[c] {
-                    let margin = (s - positive) / temperature
+                    let margin = (scores.score(r, c) - positive) / temperature
                     // softplus and its derivative σ, computed stably on both sides of 0.
                     loss += Double(margin > 0 ? margin + log1pf(expf(-margin)) : log1pf(expf(margin))) / Double(count)
                     let sigma = margin > 0 ? 1 / (1 + expf(-margin)) : expf(margin) / (1 + expf(margin))
                     g = sigma / temperature / count / Float(b)
                     positiveGradient -= g
                 }
-                if c < b { gIn.values[r * b + c] = g } else { gOut.values[r * n + c - b] = g }
+                scores.setGradient(r, c, g)
             }
-            gIn.values[r * b + r] = positiveGradient
+            scores.setGradient(r, r, positiveGradient)
         }
-        var dU = BLAS.multiply(gIn, .none, v, .none)
-        let dV = BLAS.multiply(gIn, .transposed, u, .none)
-        var dE = Matrix(rows: n, cols: d)
-        if let extra, n > 0 {
-            BLAS.gemm(gOut, .none, extra.embeddings, .none, into: &dU, alpha: 1, beta: 1)
-            dE = BLAS.multiply(gOut, .transposed, u, .none)
-        }
+        let (dU, dV, dE) = scores.backward()
         return (Float(loss / Double(b)), dU, dV, dE)
     }
 }

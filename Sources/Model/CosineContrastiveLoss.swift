@@ -21,21 +21,17 @@ public struct CosineContrastiveLoss: Sendable {
     public func lossAndGradients(users u: Matrix, items v: Matrix, itemIDs: [Int32],
                                  extra: SampledSoftmaxLoss.ExtraNegatives?, maskedColumns: [[Int]]? = nil)
         -> (loss: Float, dUsers: Matrix, dItems: Matrix, dExtra: Matrix) {
-        let b = u.rows, d = u.cols
-        let n = extra?.ids.count ?? 0
-        let ids = itemIDs + (extra?.ids ?? [])
-        var gIn = BLAS.multiply(u, .none, v, .transposed)
-        var gOut = extra.map { BLAS.multiply(u, .none, $0.embeddings, .transposed) } ?? Matrix(rows: b, cols: 0)
+        var scores = CandidateScores(users: u, items: v, itemIDs: itemIDs, extra: extra)
+        let b = scores.batch, columns = scores.columns
         var loss = 0.0
-        var negative = [Bool](repeating: true, count: b + n)
+        var negative = [Bool](repeating: true, count: columns)
         for r in 0..<b {
-            for c in 0..<(b + n) { negative[c] = c != r && ids[c] != ids[r] }
-            for c in maskedColumns?[r] ?? [] where c != r { negative[c] = false }
+            scores.negatives(r, masked: maskedColumns?[r], into: &negative)
             let count = Float(max(negative.filter { $0 }.count, 1))
             let scale = negativeWeight / count / Float(b)
-            var rowLoss = Double(1 - gIn.values[r * b + r])
-            for c in 0..<(b + n) {
-                let s = c < b ? gIn.values[r * b + c] : gOut.values[r * n + c - b]
+            var rowLoss = Double(1 - scores.score(r, r))
+            for c in 0..<columns {
+                let s = scores.score(r, c)
                 var g: Float = 0
                 if c == r {
                     g = -1 / Float(b)
@@ -43,17 +39,11 @@ public struct CosineContrastiveLoss: Sendable {
                     rowLoss += Double(negativeWeight / count * (s - margin))
                     g = scale
                 }
-                if c < b { gIn.values[r * b + c] = g } else { gOut.values[r * n + c - b] = g }
+                scores.setGradient(r, c, g)
             }
             loss += rowLoss
         }
-        var dU = BLAS.multiply(gIn, .none, v, .none)
-        let dV = BLAS.multiply(gIn, .transposed, u, .none)
-        var dE = Matrix(rows: n, cols: d)
-        if let extra, n > 0 {
-            BLAS.gemm(gOut, .none, extra.embeddings, .none, into: &dU, alpha: 1, beta: 1)
-            dE = BLAS.multiply(gOut, .transposed, u, .none)
-        }
+        let (dU, dV, dE) = scores.backward()
         return (Float(loss / Double(b)), dU, dV, dE)
     }
 }
