@@ -82,6 +82,7 @@ print("\n-- ML-100K leave-last-out: HitRate@10 / NDCG@10")
 m = json.load(open(f"{w}/ours-ml.json"))
 print(f"  ours (Config/ml-100k.json)  {m['hitrate@10']:.4f} / {m['ndcg@10']:.4f}")
 for r in map(json.loads, open(f"{w}/peers-ml.jsonl")):
+    if r.get("split", "test") != "test": continue
     name = r.get("peer", "") + " " + str(r.get("model", ""))
     hr = r.get("hitrate@10", r.get("hr@10")); nd = r.get("ndcg@10")
     print(f"  {name.strip():<27} {hr:.4f} / {nd:.4f}")

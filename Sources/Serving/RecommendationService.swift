@@ -79,4 +79,6 @@ public final class RecommendationService: Sendable {
 
     /// Stops the workers once queued work is done.
     public func shutdown() { pool.shutdown() }
+
+    deinit { pool.shutdown() }
 }

@@ -16,7 +16,7 @@ public final class WorkerPool: @unchecked Sendable {
         self.threads = max(threads, 1)
         self.queueLimit = max(queueLimit, 1)
         for n in 0..<self.threads {
-            let thread = Thread { [unowned self] in self.work() }
+            let thread = Thread { self.work() }  // each thread keeps the pool alive until shutdown()
             thread.name = "twotower-worker-\(n)"
             thread.start()
         }
