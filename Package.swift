@@ -47,6 +47,9 @@ let package = Package(
         .target(name: "Model", dependencies: ["LinearAlgebra", "Randomness"], swiftSettings: [.unsafeFlags(["-O"])]),
         .target(name: "VectorIndex", dependencies: ["LMDB", "LinearAlgebra", "Randomness", "CKernels"]),
 
+        // Self-contained HTML reports with inline SVG charts.
+        .target(name: "Report"),
+
         // The bridge between the store and the model: architectures and inputs read from a store.
         .target(name: "ModelStore", dependencies: ["Model", "Store", "Settings", "LinearAlgebra"]),
 
@@ -63,7 +66,7 @@ let package = Package(
         .executableTarget(
             name: "twotower",
             dependencies: [
-                "Settings", "Store", "Ingestion", "Synthetic", "VectorIndex", "LinearAlgebra", "Evaluation", "Model", "ModelStore", "Serving",
+                "Settings", "Store", "Ingestion", "Synthetic", "VectorIndex", "LinearAlgebra", "Evaluation", "Model", "ModelStore", "Serving", "Report",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
@@ -82,6 +85,7 @@ let package = Package(
             "Serving", "Model", "VectorIndex", "Store", "LinearAlgebra",
             .product(name: "HummingbirdTesting", package: "hummingbird"),
         ]),
+        .testTarget(name: "ReportTests", dependencies: ["Report"]),
         .testTarget(name: "CLITests", dependencies: ["twotower", "ModelStore", "Store", "VectorIndex", "LinearAlgebra"]),
     ]
 )

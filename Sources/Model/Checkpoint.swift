@@ -16,6 +16,8 @@ public struct CheckpointInfo: Codable, Sendable, Equatable {
     public var epochs: Int
     /// The towers' shapes (format 2; format-1 checkpoints are ID-only models).
     public var architecture: ModelArchitecture?
+    /// The training run in the store's `runs` table that produced it.
+    public var run: Int?
 
     public init(formatVersion: Int, userCount: Int, itemCount: Int, dimension: Int, config: String,
                 store: String, split: String, validation: Double?, epochs: Int) {

@@ -26,4 +26,22 @@ public struct RunLog {
         try store.connection.prepare("UPDATE runs SET finished_at = ?, wall_seconds = ?, summary = ? WHERE id = ?")
             .run(.text(ISO8601DateFormatter().string(from: Date())), .real(wallSeconds), .text(summary), .integer(Int64(run)))
     }
+
+    /// A recorded run: its configuration and each epoch's metrics (JSON text), in epoch order.
+    public func run(_ id: Int) throws -> (config: String, epochs: [String])? {
+        let statement = try store.connection.prepare("SELECT config FROM runs WHERE id = ?")
+        try statement.bind([.integer(Int64(id))])
+        guard try statement.step() else { return nil }
+        let config = statement.string(0)
+        var epochs: [String] = []
+        try store.connection.prepare("SELECT metrics FROM run_epochs WHERE run = ? ORDER BY epoch").query(.integer(Int64(id))) {
+            epochs.append($0.string(0))
+        }
+        return (config, epochs)
+    }
+
+    /// The id of the latest run of a kind.
+    public func latest(kind: String) throws -> Int? {
+        try store.connection.scalarInt("SELECT max(id) FROM runs WHERE kind = ?", .text(kind)).map(Int.init)
+    }
 }

@@ -76,3 +76,12 @@ public struct StoreStatistics: Codable, Equatable, Sendable {
         schemaVersion = try store.schemaVersion
     }
 }
+
+extension InteractionStore {
+    /// Interactions per user (or per item) that has any, in id order.
+    public func interactionCounts(per entity: Entity) throws -> [Int] {
+        var out: [Int] = []
+        try connection.prepare("SELECT count(*) FROM interactions GROUP BY \(entity.rawValue)").query { out.append($0.int(0)) }
+        return out
+    }
+}

@@ -67,8 +67,10 @@ struct TrainingJob {
         }
         var best: Double?
         func info(epochs: Int) -> CheckpointInfo {
-            CheckpointInfo(formatVersion: Checkpoint.formatVersion, userCount: users, itemCount: items, dimension: s.dimension,
-                           config: configJSON, store: storePath, split: split, validation: best, epochs: epochs)
+            var info = CheckpointInfo(formatVersion: Checkpoint.formatVersion, userCount: users, itemCount: items, dimension: s.dimension,
+                                      config: configJSON, store: storePath, split: split, validation: best, epochs: epochs)
+            info.run = run
+            return info
         }
         var saveError: Error?
         let (model, history) = try Trainer(settings: s).train(pairs: pairs, architecture: architecture, inputs: inputs,

@@ -15,7 +15,7 @@ struct TwoTowerCommand: AsyncParsableCommand {
             `twotower demo` runs the whole pipeline on the built-in synthetic data set.
             """,
         subcommands: [Demo.self, Synth.self, Ingest.self, Split.self, Stats.self, Train.self, Embed.self, Evaluate.self,
-                      BuildIndex.self, UpdateIndex.self, RebuildIndex.self, Search.self, IndexStats.self, AnnEval.self, Serve.self]
+                      BuildIndex.self, UpdateIndex.self, RebuildIndex.self, Search.self, IndexStats.self, AnnEval.self, Serve.self, ReportCommand.self]
     )
 
     static func main() async {
