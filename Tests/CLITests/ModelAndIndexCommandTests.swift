@@ -43,5 +43,16 @@ struct ModelAndIndexCommandTests {
         #expect(full?["recall@10"] as? Double == 1)
         let e2e = full?["e2e_recall@20"] as? Double, exact = full?["exact_recall@20"] as? Double
         #expect(e2e != nil && exact != nil && abs(e2e! - exact!) < 1e-9)
+
+        // The report: every chart present, the run's epochs and configuration included.
+        _ = try run(["report", "--store", dir.file("s.sqlite"), "--model", dir.file("model"), "--index", dir.file("index"),
+                     "--nprobe", "1,2,8", "--queries", "100", "--out", dir.file("report.html")])
+        let html = try String(contentsOfFile: dir.file("report.html"), encoding: .utf8)
+        #expect(html.components(separatedBy: "<svg").count - 1 == 7)
+        for title in ["Training loss by epoch", "Validation Recall@20 by epoch", "ANN recall@10 against queries/s", "Recall@K on the test split",
+                      "Interactions per user", "Interactions per item", "embedding_dimension"] {
+            #expect(html.contains(title), "report lacks \(title)")
+        }
+        #expect(html.components(separatedBy: "<circle").count - 1 >= 3 + 3 + 3)  // epochs, nprobe points
     }
 }
