@@ -41,7 +41,7 @@ public struct LineChart: Sendable {
     }
 
     public func svg() -> String {
-        let left = 70.0, right = 20.0, top = 40.0, bottom = 55.0
+        let left = 70.0, right = 20.0, top = 40.0, bottom = 75.0
         let plotW = width - left - right, plotH = height - top - bottom
         let all = series.flatMap(\.points)
         let xs = all.map(\.x).filter { !logX || $0 > 0 }, ys = all.map(\.y)
@@ -69,7 +69,7 @@ public struct LineChart: Sendable {
             out += ##"<line x1="\##(x)" y1="\##(top + plotH)" x2="\##(x)" y2="\##(top + plotH + 4)" stroke="black"/>"##
             out += ##"<text x="\##(x)" y="\##(top + plotH + 18)" text-anchor="middle">\##(Self.label(t))</text>"##
         }
-        out += ##"<text x="\##(left + plotW / 2)" y="\##(height - 12)" text-anchor="middle">\##(escape(xLabel))</text>"##
+        out += ##"<text x="\##(left + plotW / 2)" y="\##(top + plotH + 36)" text-anchor="middle">\##(escape(xLabel))</text>"##
         out += ##"<text transform="translate(16 \##(top + plotH / 2)) rotate(-90)" text-anchor="middle">\##(escape(yLabel))</text>"##
         // Series.
         for (n, s) in series.enumerated() {
@@ -86,12 +86,13 @@ public struct LineChart: Sendable {
                 for p in points { out += ##"<circle cx="\##(px(p.x))" cy="\##(py(p.y))" r="3" fill="\##(colour)"/>"## }
             }
         }
-        // Legend, top right inside the plot.
-        let legendX = left + plotW - 190
+        // Legend: one row under the axis label, so it never covers the data.
+        var legendX = left
         for (n, s) in series.enumerated() {
-            let y = top + 10 + Double(n) * 17
-            out += ##"<line x1="\##(legendX)" y1="\##(y)" x2="\##(legendX + 22)" y2="\##(y)" stroke="\##(Self.palette[n % Self.palette.count])" stroke-width="3"/>"##
-            out += ##"<text x="\##(legendX + 28)" y="\##(y + 4)">\##(escape(s.name))</text>"##
+            let y = height - 12
+            out += ##"<line x1="\##(legendX)" y1="\##(y - 4)" x2="\##(legendX + 22)" y2="\##(y - 4)" stroke="\##(Self.palette[n % Self.palette.count])" stroke-width="3"\##(s.dashed || s.isReferenceLine ? " stroke-dasharray=\"6 4\"" : "")/>"##
+            out += ##"<text x="\##(legendX + 28)" y="\##(y)">\##(escape(s.name))</text>"##
+            legendX += 40 + 7 * Double(s.name.count)
         }
         return out + "</svg>"
     }
