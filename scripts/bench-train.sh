@@ -22,7 +22,7 @@ while [ $# -gt 0 ]; do
   esac
   shift
 done
-PEERS=../shared/peers; DATA=../shared/data
+PEERS=$(realpath ../shared/peers); DATA=$(realpath ../shared/data)
 VENV=${PEERS_VENV:-$HOME/.venv-peers}
 if [ ! -x "$VENV/bin/python" ] || ! "$VENV/bin/python" -c "import torch, implicit" 2>/dev/null; then
   if [ $SETUP -eq 1 ]; then
@@ -33,7 +33,7 @@ if [ ! -x "$VENV/bin/python" ] || ! "$VENV/bin/python" -c "import torch, implici
 fi
 PY="$VENV/bin/python"
 BIN=.build/release/twotower
-swift build -c release --product twotower >/dev/null
+swift build -c release --product twotower >/dev/null 2>&1
 if [ -z "$WORK" ]; then WORK=$(mktemp -d); trap 'rm -rf "$WORK"' EXIT; fi
 mkdir -p "$WORK"
 echo "== TwoTower training benchmark, $(nproc) cores, $(date -u +%Y-%m-%dT%H:%MZ)"

@@ -22,6 +22,7 @@ public enum ModelData {
                       dropout: Float(c.dropout), residual: c.residual)
         func tower(_ entity: Entity, count: Int, buckets: Int, features: Bool) throws -> TowerSpec {
             var spec = TowerSpec(count: count, dimension: c.embeddingDimension, idBuckets: buckets, mlp: mlp)
+            if c.idInitScale != 0.1 { spec.idInitScale = Float(c.idInitScale) }
             guard features else { return spec }
             let definitions = try store.featureDefinitions(of: entity)
             spec.tokenFeatures = definitions.filter { $0.kind != .numeric }.map(\.name)

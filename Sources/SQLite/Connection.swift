@@ -10,6 +10,7 @@ public final class Connection {
     /// The path the database was opened at.
     public let path: String
     private var transactionDepth = 0
+    private var statementCache: [String: Statement] = [:]
 
     /// Opens (creating unless `readOnly`) the database at `path`.
     /// - Parameter busyTimeoutMilliseconds: how long to wait on a lock held by another connection.
@@ -34,7 +35,10 @@ public final class Connection {
         try execute("PRAGMA foreign_keys = ON")
     }
 
-    deinit { sqlite3_close_v2(handle) }
+    deinit {
+        statementCache.removeAll()  // finalise cached statements before closing
+        sqlite3_close_v2(handle)
+    }
 
     /// Runs one or more statements that return no rows of interest.
     public func execute(_ sql: String) throws {
@@ -50,6 +54,19 @@ public final class Connection {
     /// Compiles `sql` into a reusable prepared statement.
     public func prepare(_ sql: String) throws -> Statement {
         try Statement(connection: self, sql: sql)
+    }
+
+    /// A statement prepared once per connection and reused, reset and ready to bind: for the
+    /// lookups a server repeats on every request, where parsing the SQL would cost more than
+    /// running it. Like the connection, not for two threads at once.
+    public func cached(_ sql: String) throws -> Statement {
+        if let statement = statementCache[sql] {
+            try statement.reset()
+            return statement
+        }
+        let statement = try prepare(sql)
+        statementCache[sql] = statement
+        return statement
     }
 
     /// Runs `body` in a transaction: commits when it returns, rolls back when it throws.
@@ -92,7 +109,8 @@ public final class Connection {
 
     /// Runs a query and returns the first column of the first row as an integer (nil when no row or NULL).
     public func scalarInt(_ sql: String, _ values: SQLiteValue...) throws -> Int64? {
-        let statement = try prepare(sql)
+        let statement = try cached(sql)
+        defer { try? statement.reset() }
         try statement.bind(values)
         guard try statement.step() else { return nil }
         return statement.isNull(0) ? nil : statement.int64(0)

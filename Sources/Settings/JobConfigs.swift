@@ -45,6 +45,8 @@ public struct TrainingConfig: DefaultedConfig, Sendable, Equatable {
     /// Hash user / item ids into this many rows (0: one row per id).
     public var userIdBuckets = 0
     public var itemIdBuckets = 0
+    /// Standard deviation of id embeddings at initialisation.
+    public var idInitScale = 0.1
     /// MLP after the encoders in both towers: hidden widths (empty: no MLP), `relu` or `gelu`,
     /// LayerNorm after hidden layers, dropout rate, residual connection.
     public var mlpHidden: [Int] = []
@@ -81,6 +83,7 @@ public struct TrainingConfig: DefaultedConfig, Sendable, Equatable {
         try check(mlpHidden.allSatisfy { $0 > 0 }, "mlp_hidden", mlpHidden, "positive widths")
         try check(["relu", "gelu"].contains(mlpActivation), "mlp_activation", mlpActivation, "relu or gelu")
         try check(dropout >= 0 && dropout < 1, "dropout", dropout, "in [0, 1)")
+        try check(idInitScale >= 0 && idInitScale.isFinite, "id_init_scale", idInitScale, "≥ 0")
     }
 }
 

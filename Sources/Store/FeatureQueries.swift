@@ -14,7 +14,7 @@ extension InteractionStore {
     /// The features declared for one side, as (name, kind), by name.
     public func featureDefinitions(of entity: Entity) throws -> [(name: String, kind: FeatureKind)] {
         var out: [(String, FeatureKind)] = []
-        try connection.prepare("SELECT name, kind FROM features WHERE entity = ? ORDER BY name").query(.text(entity.rawValue)) {
+        try connection.cached("SELECT name, kind FROM features WHERE entity = ? ORDER BY name").query(.text(entity.rawValue)) {
             out.append(($0.string(0), FeatureKind(rawValue: $0.string(1)) ?? .categorical))
         }
         return out
@@ -27,12 +27,16 @@ extension InteractionStore {
 
     /// Visits every feature value of one side, or of one entity when `only` is given.
     public func forEachFeature(of entity: Entity, only: Int? = nil, _ body: (StoredFeature) throws -> Void) throws {
-        let filter = only == nil ? "" : "WHERE v.entity = \(only!)"
-        let statement = try connection.prepare("""
+        // Two statements rather than `? IS NULL OR …`, so the one-entity lookup uses the primary key.
+        let statement = try connection.cached("""
             SELECT v.entity, f.name, f.kind, v.token, v.value FROM \(entity.featureTable) v
-            JOIN features f ON f.id = v.feature \(filter) ORDER BY v.entity
+            JOIN features f ON f.id = v.feature \(only == nil ? "" : "WHERE v.entity = ?") ORDER BY v.entity
             """)
-        try statement.query { row in
+        let values: [SQLiteValue] = only.map { [.integer(Int64($0))] } ?? []
+        try statement.bind(values)
+        defer { try? statement.reset() }
+        while try statement.step() {
+            let row = statement
             try body(StoredFeature(entity: row.int(0), name: row.string(1), kind: FeatureKind(rawValue: row.string(2)) ?? .categorical,
                                    token: row.int(3), value: row.double(4)))
         }
@@ -41,7 +45,7 @@ extension InteractionStore {
     /// A user's most recent items over all their interactions (any split), oldest first.
     public func recentItems(of user: Int, limit: Int) throws -> [Int] {
         var items: [Int] = []
-        try connection.prepare("SELECT item FROM interactions WHERE user = ? ORDER BY ts DESC, id DESC LIMIT ?")
+        try connection.cached("SELECT item FROM interactions WHERE user = ? ORDER BY ts DESC, id DESC LIMIT ?")
             .query(.integer(Int64(user)), .integer(Int64(limit))) { items.append($0.int(0)) }
         return items.reversed()
     }
@@ -50,14 +54,14 @@ extension InteractionStore {
 extension InteractionStore {
     /// The kind of a declared feature, or nil when the store has no such feature.
     public func featureKind(of entity: Entity, name: String) throws -> FeatureKind? {
-        let statement = try connection.prepare("SELECT kind FROM features WHERE entity = ? AND name = ?")
+        let statement = try connection.cached("SELECT kind FROM features WHERE entity = ? AND name = ?")
         try statement.bind([.text(entity.rawValue), .text(name)])
         return try statement.step() ? FeatureKind(rawValue: statement.string(0)) : nil
     }
 
     /// The id of a token of a feature (categorical or multi-hot), or nil when unseen.
     public func tokenID(of entity: Entity, feature: String, token: String) throws -> Int? {
-        let statement = try connection.prepare("""
+        let statement = try connection.cached("""
             SELECT t.id FROM feature_tokens t JOIN features f ON f.id = t.feature
             WHERE f.entity = ? AND f.name = ? AND t.token = ?
             """)
@@ -68,14 +72,14 @@ extension InteractionStore {
     /// The entities of one side that carry a token.
     public func entities(of entity: Entity, withToken token: Int) throws -> [Int] {
         var out: [Int] = []
-        try connection.prepare("SELECT entity FROM \(entity.featureTable) WHERE token = ?").query(.integer(Int64(token))) { out.append($0.int(0)) }
+        try connection.cached("SELECT entity FROM \(entity.featureTable) WHERE token = ?").query(.integer(Int64(token))) { out.append($0.int(0)) }
         return out
     }
 
     /// Every item a user has interacted with, in any split.
     public func interactedItems(of user: Int) throws -> [Int] {
         var items: [Int] = []
-        try connection.prepare("SELECT DISTINCT item FROM interactions WHERE user = ?").query(.integer(Int64(user))) { items.append($0.int(0)) }
+        try connection.cached("SELECT DISTINCT item FROM interactions WHERE user = ?").query(.integer(Int64(user))) { items.append($0.int(0)) }
         return items
     }
 }

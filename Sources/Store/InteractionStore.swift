@@ -91,7 +91,7 @@ public final class InteractionStore {
             }
             try connection.execute("PRAGMA user_version = \(to)")
             if from == 0 {
-                try connection.prepare("INSERT INTO store_info(key, value) VALUES ('created_at', ?)")
+                try connection.cached("INSERT INTO store_info(key, value) VALUES ('created_at', ?)")
                     .run(.text(ISO8601DateFormatter().string(from: Date())))
             }
         }
@@ -111,7 +111,7 @@ public final class InteractionStore {
 
     /// The raw id of a dense id, or nil.
     public func rawID(of entity: Entity, dense: Int) throws -> String? {
-        let statement = try connection.prepare("SELECT raw_id FROM \(entity.table) WHERE id = ?")
+        let statement = try connection.cached("SELECT raw_id FROM \(entity.table) WHERE id = ?")
         try statement.bind([.integer(Int64(dense))])
         return try statement.step() ? statement.string(0) : nil
     }
@@ -127,7 +127,7 @@ public final class InteractionStore {
     /// The names of the splits in the store, oldest first.
     public func splitNames() throws -> [String] {
         var names: [String] = []
-        try connection.prepare("SELECT name FROM splits ORDER BY id").query { names.append($0.string(0)) }
+        try connection.cached("SELECT name FROM splits ORDER BY id").query { names.append($0.string(0)) }
         return names
     }
 
@@ -135,7 +135,7 @@ public final class InteractionStore {
     public func forEachInteraction(split: String, part: SplitPart,
                                    _ body: (_ user: Int, _ item: Int) throws -> Void) throws {
         let id = try splitID(named: split)
-        let statement = try connection.prepare("""
+        let statement = try connection.cached("""
             SELECT i.user, i.item FROM split_parts p JOIN interactions i ON i.id = p.interaction
             WHERE p.split = ? AND p.part = ? ORDER BY i.user, i.ts, i.item
             """)

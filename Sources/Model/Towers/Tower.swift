@@ -14,7 +14,7 @@ public struct Tower: Sendable {
 
     public init(spec: TowerSpec, seed: UInt64) {
         self.spec = spec
-        ids = EmbeddingTable(count: spec.idRows, dimension: spec.dimension, seed: seed)
+        ids = EmbeddingTable(count: spec.idRows, dimension: spec.dimension, scale: spec.idInitScale ?? 0.1, seed: seed)
         tokens = spec.tokenRows > 0 ? EmbeddingTable(count: spec.tokenRows, dimension: spec.dimension, seed: seed &+ 11) : nil
         numeric = spec.numeric.isEmpty ? nil
             : Linear(inputs: spec.numeric.count, outputs: spec.dimension, initialization: .xavier, seed: seed &+ 13)

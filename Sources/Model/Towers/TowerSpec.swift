@@ -36,6 +36,9 @@ public struct TowerSpec: Codable, Sendable, Equatable {
     public var numeric: [NumericFeature] = []
     /// nil: no MLP (a pure embedding model).
     public var mlp: MLPSpec?
+    /// Standard deviation of the id embeddings at initialisation (nil: 0.1). Small values let
+    /// the feature encoders dominate for ids training never reaches (a long tail of cold items).
+    public var idInitScale: Float?
 
     public init(count: Int, dimension: Int, idBuckets: Int = 0, tokenRows: Int = 0, tokenFeatures: [String] = [],
                 numeric: [NumericFeature] = [], mlp: MLPSpec? = nil) {
