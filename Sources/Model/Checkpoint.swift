@@ -82,16 +82,17 @@ public enum Checkpoint {
 
     public static func load(from directory: String) throws -> (model: TwoTowerModel, info: CheckpointInfo) {
         let path = FileManager.default.fileExists(atPath: directory + "/model.ckpt") ? file(in: directory) : directory
-        guard let data = FileManager.default.contents(atPath: path) else {
+        // Mapped, not read: the weights are copied once, straight into the model's matrices.
+        guard let data = try? Data(contentsOf: URL(fileURLWithPath: path), options: .alwaysMapped) else {
             throw CheckpointError.unreadable(path: path, reason: "cannot read it (does it exist? train one with `twotower train`)")
         }
-        let bytes = [UInt8](data)
-        guard bytes.count > magic.count + 4, Array(bytes[0..<magic.count]) == magic else {
+        let bytes = [UInt8](data.prefix(magic.count + 4))
+        guard bytes.count == magic.count + 4, Array(bytes[0..<magic.count]) == magic else {
             throw CheckpointError.unreadable(path: path, reason: "bad magic")
         }
         let length = bytes[magic.count..<(magic.count + 4)].enumerated().reduce(0) { $0 | Int($1.element) << (8 * $1.offset) }
         let jsonStart = magic.count + 4
-        guard bytes.count >= jsonStart + length else { throw CheckpointError.unreadable(path: path, reason: "truncated header") }
+        guard data.count >= jsonStart + length else { throw CheckpointError.unreadable(path: path, reason: "truncated header") }
         let decoder = JSONDecoder()
         decoder.keyDecodingStrategy = .convertFromSnakeCase
         struct Version: Decodable { var formatVersion: Int }
@@ -101,12 +102,12 @@ public enum Checkpoint {
             throw CheckpointError.fromTheFuture(path: path, found: version.formatVersion, supported: formatVersion)
         }
         let info = try decoder.decode(CheckpointInfo.self, from: header)
-        var model = TwoTowerModel(architecture: info.resolvedArchitecture, seed: 0)
+        var model = TwoTowerModel(architecture: info.resolvedArchitecture, seed: 0, initialize: false)
         let shapes = model.parameters
         let floats = shapes.reduce(0) { $0 + $1.values.count }
         let start = jsonStart + length
-        guard bytes.count == start + 4 * floats else {
-            throw CheckpointError.unreadable(path: path, reason: "expected \(4 * floats) bytes of weights, found \(bytes.count - start)")
+        guard data.count == start + 4 * floats else {
+            throw CheckpointError.unreadable(path: path, reason: "expected \(4 * floats) bytes of weights, found \(data.count - start)")
         }
         var offset = start
         model.parameters = shapes.map { shape in

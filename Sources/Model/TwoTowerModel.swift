@@ -10,12 +10,14 @@ public struct TwoTowerModel: Sendable {
     /// The history encoder's own table, when it does not share the item tower's id table.
     public var historyTable: EmbeddingTable?
 
-    public init(architecture: ModelArchitecture, seed: UInt64) {
+    /// - Parameter initialize: false for a model whose weights are about to be loaded.
+    public init(architecture: ModelArchitecture, seed: UInt64, initialize: Bool = true) {
         self.architecture = architecture
-        user = Tower(spec: architecture.user, seed: seed)
-        item = Tower(spec: architecture.item, seed: seed &+ 1)
+        user = Tower(spec: architecture.user, seed: seed, initialize: initialize)
+        item = Tower(spec: architecture.item, seed: seed &+ 1, initialize: initialize)
         if let history = architecture.history, !history.shared {
-            historyTable = EmbeddingTable(count: architecture.item.count, dimension: architecture.item.dimension, seed: seed &+ 2)
+            historyTable = EmbeddingTable(count: architecture.item.count, dimension: architecture.item.dimension,
+                                          scale: initialize ? 0.1 : 0, seed: seed &+ 2)
         }
     }
 

@@ -12,6 +12,10 @@ public struct EmbeddingTable: Sendable {
 
     /// Rows drawn from N(0, scale²) with a seed (scale 0.1 by default, as common for ID embeddings).
     public init(count: Int, dimension: Int, scale: Float = 0.1, seed: UInt64) {
+        guard scale != 0 else {
+            weights = Matrix(rows: count, cols: dimension)
+            return
+        }
         var rng = SplitMix64(seed: seed)
         weights = Matrix(rows: count, cols: dimension, values: (0..<(count * dimension)).map { _ in scale * Float(rng.nextGaussian()) })
     }

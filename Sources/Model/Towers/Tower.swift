@@ -12,10 +12,12 @@ public struct Tower: Sendable {
     public var numeric: Linear?
     public var mlp: MLP?
 
-    public init(spec: TowerSpec, seed: UInt64) {
+    /// - Parameter initialize: false leaves the tables zero, for a model whose weights are about
+    ///   to be loaded (drawing millions of random values would be wasted work).
+    public init(spec: TowerSpec, seed: UInt64, initialize: Bool = true) {
         self.spec = spec
-        ids = EmbeddingTable(count: spec.idRows, dimension: spec.dimension, scale: spec.idInitScale ?? 0.1, seed: seed)
-        tokens = spec.tokenRows > 0 ? EmbeddingTable(count: spec.tokenRows, dimension: spec.dimension, seed: seed &+ 11) : nil
+        ids = EmbeddingTable(count: spec.idRows, dimension: spec.dimension, scale: initialize ? spec.idInitScale ?? 0.1 : 0, seed: seed)
+        tokens = spec.tokenRows > 0 ? EmbeddingTable(count: spec.tokenRows, dimension: spec.dimension, scale: initialize ? 0.1 : 0, seed: seed &+ 11) : nil
         numeric = spec.numeric.isEmpty ? nil
             : Linear(inputs: spec.numeric.count, outputs: spec.dimension, initialization: .xavier, seed: seed &+ 13)
         mlp = spec.mlp.map { MLP(inputs: spec.dimension, outputs: spec.dimension, spec: $0, seed: seed &+ 17) }
