@@ -10,6 +10,13 @@ public struct ConfigError: Error, CustomStringConvertible {
         self.path = path
         self.message = message
     }
+
+    /// A check for `validate()` methods: throws "key = value: expected …" when `ok` is false.
+    static func checker(for what: String) -> (_ ok: Bool, _ key: String, _ value: Any, _ expected: String) throws -> Void {
+        { ok, key, value, expected in
+            if !ok { throw ConfigError(path: what, message: "\(key) = \(value): expected \(expected)") }
+        }
+    }
 }
 
 /// A configuration value whose `init()` holds every default.

@@ -60,9 +60,7 @@ public struct TrainingConfig: DefaultedConfig, Sendable, Equatable {
 
     /// Impossible values, named, before any work starts.
     public func validate() throws {
-        func check(_ ok: Bool, _ key: String, _ value: Any, _ expected: String) throws {
-            if !ok { throw ConfigError(path: "training configuration", message: "\(key) = \(value): expected \(expected)") }
-        }
+        let check = ConfigError.checker(for: "training configuration")
         try check(embeddingDimension > 0, "embedding_dimension", embeddingDimension, "a positive integer")
         try check(epochs > 0, "epochs", epochs, "a positive integer")
         try check(batchSize > 1, "batch_size", batchSize, "at least 2 (in-batch negatives need a batch)")
@@ -129,9 +127,7 @@ public struct ServingConfig: DefaultedConfig, Sendable, Equatable {
 
     /// Impossible values, named, before the daemon starts.
     public func validate() throws {
-        func check(_ ok: Bool, _ key: String, _ value: Any, _ expected: String) throws {
-            if !ok { throw ConfigError(path: "serving configuration", message: "\(key) = \(value): expected \(expected)") }
-        }
+        let check = ConfigError.checker(for: "serving configuration")
         try check((0...65_535).contains(port), "port", port, "0…65535")
         try check((1...1000).contains(defaultK), "default_k", defaultK, "1…1000")
         try check(defaultNprobe >= 1, "default_nprobe", defaultNprobe, "≥ 1")
