@@ -55,3 +55,36 @@ struct ConfigLoaderTests {
         }
     }
 }
+
+struct ValidationTests {
+    @Test(arguments: [
+        ("embedding_dimension", #"{"embedding_dimension": 0}"#),
+        ("temperature", #"{"temperature": 0}"#),
+        ("temperature", #"{"temperature": -0.5}"#),
+        ("batch_size", #"{"batch_size": 0}"#),
+        ("learning_rate", #"{"learning_rate": -0.01}"#),
+        ("loss", #"{"loss": "hinge"}"#),
+        ("dropout", #"{"dropout": 1.0}"#),
+        ("mlp_hidden", #"{"mlp_hidden": [64, 0]}"#),
+        ("history_length", #"{"history_length": -1}"#),
+    ])
+    func impossibleTrainingValuesAreNamed(key: String, json: String) throws {
+        let config = try ConfigLoader.decode(TrainingConfig.self, from: Data(json.utf8))
+        #expect {
+            try config.validate()
+        } throws: { error in
+            "\(error)".contains(key)
+        }
+    }
+
+    @Test func theShippedConfigsAreValid() throws {
+        let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+        for name in ["train", "gowalla", "ml-100k"] {
+            try ConfigLoader.load(TrainingConfig.self, from: root.appendingPathComponent("Config/\(name).json").path).validate()
+        }
+        try ConfigLoader.load(ServingConfig.self, from: root.appendingPathComponent("Config/serve.json").path).validate()
+        var bad = ServingConfig()
+        bad.defaultK = 0
+        #expect(throws: ConfigError.self) { try bad.validate() }
+    }
+}
