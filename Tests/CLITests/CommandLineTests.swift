@@ -121,7 +121,9 @@ struct CommandLineTests {
         try Data(#"{"users": 600, "items": 300, "clusters": 8, "seed": 42}"#.utf8).write(to: URL(fileURLWithPath: dir.file("spec.json")))
         let result = try Tool.run(["demo", "--workdir", dir.path, "--synthetic-spec", dir.file("spec.json"), "--epochs", "3"])
         #expect(result.status == 0, "\(result.stderr)")
-        for step in ["==> synth", "==> ingest", "==> split", "==> train", "==> build the index", "==> evaluate exactly and through the index", "Summary"] {
+        for step in ["==> synth", "==> ingest", "==> split", "==> train", "==> build the index", "==> evaluate exactly and through the index",
+                     "==> serve", "GET /v1/users/u0/recommendations?k=5 → 200", "daemon drained and stopped", "HTTP top-10 latency p50 / p99",
+                     "==> report", "Summary"] {
             #expect(result.stdout.contains(step), "missing \(step)")
         }
         let store = try InteractionStore(path: dir.file("store.sqlite"), create: false)
@@ -132,5 +134,7 @@ struct CommandLineTests {
         #expect(!FileManager.default.fileExists(atPath: dir.file("store.sqlite.building")))
         #expect(FileManager.default.fileExists(atPath: dir.file("model/model.ckpt")))
         #expect(FileManager.default.fileExists(atPath: dir.file("index/CURRENT")))
+        let report = try String(contentsOfFile: dir.file("report.html"), encoding: .utf8)
+        #expect(report.components(separatedBy: "<svg").count - 1 == 7)
     }
 }

@@ -173,7 +173,14 @@ struct Demo: AsyncParsableCommand {
             ["ANN recall@10 at nprobe \(nprobe)", String(format: "%.4f at %@ queries/s (1 thread)", ann.recallAt10, Format.count(Int(ann.qps)))],
             ["HTTP top-10 latency p50 / p99", String(format: "%.2f / %.2f ms over %d sequential requests", latency.p50, latency.p99, latency.count)],
         ]))
-        print("\nStore: \(storePath)")
+        let reportPath = (directory as NSString).appendingPathComponent("report.html")
+        try step("report") {
+            var report = try ReportCommand.parse(["--store", storePath, "--model", (directory as NSString).appendingPathComponent("model"),
+                                                  "--index", indexPath, "--split-name", trainSplit, "--default-nprobe", "\(nprobe)",
+                                                  "--queries", "500", "--out", reportPath])
+            try report.run()
+        }
+        print("\nStore: \(storePath)   Report: \(reportPath) (open it in a browser)")
         print(Format.table([["step", "seconds"]] + timings.map { [$0.0, String(format: "%.2f", $0.1)] }))
     }
 
