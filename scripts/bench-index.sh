@@ -49,6 +49,11 @@ rm -f "$WORK/peer.jsonl"
 
 python3 - "$WORK" <<'PY'
 import json, sys
+import json as _json, os as _os
+def emit(**entry):
+    """One figure for scripts/bench.sh --json (appended as a JSON line when BENCH_JSON is set)."""
+    if _os.environ.get("BENCH_JSON"):
+        with open(_os.environ["BENCH_JSON"], "a") as f: f.write(_json.dumps(entry) + "\n")
 w = sys.argv[1]
 load = lambda p: json.load(open(f"{w}/{p}"))
 build = {e: load(f"build-{e}.json") for e in ("flat", "sq8")}
@@ -85,5 +90,12 @@ for o, s in zip(ours["flat"], ours["sq8"]):
 print(f"  list bytes per vector: SQ8 codes {d} B vs float32 {4 * d} B = {d / (4 * d):.0%} (with the 8-byte id: {(d + 8) / (4 * d + 8):.0%}); bar ≤ 30%")
 print(f"  on disk: flat {stats['flat']['bytes_per_vector']:.0f} B/vector, SQ8 {stats['sq8']['bytes_per_vector']:.0f} B/vector (SQ8 also keeps full vectors for re-ranking)")
 
+emit(bar="index QPS at FAISS's first nprobe with recall@10 >= 0.95", ours=mine["qps"], peer=first["qps_1thread"],
+     ratio=mine["qps"] / first["qps_1thread"], unit="queries/s (1 thread)", target=">= 1.0", nprobe_ours=mine["nprobe"],
+     recall_ours=mine["recall@10"], nprobe_peer=first["nprobe"], recall_peer=first["recall"], peer_name="FAISS IndexIVFFlat")
+emit(bar="index build time", ours=build["flat"]["build_seconds"], peer=fb, ratio=build["flat"]["build_seconds"] / fb, unit="s",
+     target="<= 1.5", peer_name="FAISS IndexIVFFlat", peak_rss_mib_ours=rss["flat"], peak_rss_mib_peer=peak_peer)
+emit(bar="SQ8 recall loss vs IVF-Flat (max over nprobe)", ours=max(o["recall@10"] - s["recall@10"] for o, s in zip(ours["flat"], ours["sq8"])),
+     peer=None, ratio=None, unit="recall@10", target="<= 0.01", bytes_ratio=d / (4 * d))
 print("\nReproduce: scripts/bench-index.sh   (raw outputs kept with --workdir DIR)")
 PY

@@ -18,12 +18,19 @@ run() {  # name, then the twotower arguments
   read -r seconds rss_kib < "$WORK/time"
   python3 - "$name" "$seconds" "$rss_kib" "$WORK/report.json" <<'PY'
 import json, sys
+import json as _json, os as _os
+def emit(**entry):
+    """One figure for scripts/bench.sh --json (appended as a JSON line when BENCH_JSON is set)."""
+    if _os.environ.get("BENCH_JSON"):
+        with open(_os.environ["BENCH_JSON"], "a") as f: f.write(_json.dumps(entry) + "\n")
 name, seconds, rss_kib, path = sys.argv[1], float(sys.argv[2]), int(sys.argv[3]), sys.argv[4]
 r = json.load(open(path))
 lines = sum(f["lines"] for f in r["files"])
 print(f"{name:14s} {lines:>11,} lines {r['new_interactions']:>11,} interactions "
       f"{seconds:7.1f} s  {lines/seconds:>10,.0f} lines/s  {r['new_interactions']/seconds:>10,.0f} interactions/s  "
       f"peak RSS {rss_kib/1024:7.1f} MiB")
+emit(bar=f"ingest {name}", ours=r["new_interactions"] / seconds, unit="interactions/s", peer=None, ratio=None,
+     lines=lines, seconds=seconds, peak_rss_mib=rss_kib / 1024, note="no ingest peer in ../shared/peers")
 PY
 }
 

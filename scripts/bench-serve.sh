@@ -24,7 +24,7 @@ command -v wrk >/dev/null || { SUDO=$([ "$(id -u)" -eq 0 ] || echo sudo); $SUDO 
 BIN=.build/release/twotower
 swift build -c release --product twotower >/dev/null 2>&1
 if [ -z "$WORK" ]; then WORK=$(mktemp -d); trap 'rm -rf "$WORK"; [ -n "${PID:-}" ] && kill $PID 2>/dev/null || true' EXIT; fi
-mkdir -p "$WORK"
+mkdir -p "$WORK"; rm -f "$WORK/events"
 echo "== TwoTower daemon load benchmark, $(nproc) cores, $(date -u +%Y-%m-%dT%H:%MZ): $USERS users, $ITEMS items"
 
 if [ ! -f "$WORK/s.sqlite" ]; then
@@ -100,6 +100,11 @@ kill -TERM $PID; wait $PID || true; PID=""
 cat "$WORK/wrk.txt"
 python3 - "$WORK" "$RSS" "$ERRORS" <<'PY'
 import re, sys
+import json as _json, os as _os
+def emit(**entry):
+    """One figure for scripts/bench.sh --json (appended as a JSON line when BENCH_JSON is set)."""
+    if _os.environ.get("BENCH_JSON"):
+        with open(_os.environ["BENCH_JSON"], "a") as f: f.write(_json.dumps(entry) + "\n")
 w, rss, errors = sys.argv[1], int(sys.argv[2]), sys.argv[3]
 t = open(f"{w}/wrk.txt").read()
 rps = float(re.search(r"Requests/sec:\s+([\d.]+)", t).group(1))
@@ -114,5 +119,9 @@ print(f"\nthroughput {rps:,.0f} req/s (bar ≥ 2,000); p50 {ms(50):.2f} ms, p99 
 print(f"errors: non-2xx {non2xx.group(1) if non2xx else 0}, socket {sock.group(1) if sock else 'none'}; upserts {done} ok / {failed} failed; "
       f"reloads {len([e for e in events if e])}; non-2xx by route: {errors.strip() or 'none'}")
 print(f"daemon peak RSS {rss / 1024:.0f} MiB")
+emit(bar="daemon top-10 at 16 connections, 1M items, recall@10 >= 0.95", ours=rps, peer=None, ratio=None, unit="requests/s",
+     target=">= 2000 and p99 <= 5 ms", p50_ms=ms(50), p99_ms=ms(99), non_2xx=int(non2xx.group(1)) if non2xx else 0,
+     upserts_ok=int(done), upserts_failed=int(failed), reloads=len([e for e in events if e]), peak_rss_mib=rss / 1024,
+     note="no HTTP peer in ../shared/peers")
 print("Reproduce: scripts/bench-serve.sh")
 PY

@@ -71,16 +71,29 @@ fi
 
 python3 - "$WORK" "$QUALITY" <<'PY'
 import json, re, statistics, sys
+import json as _json, os as _os
+def emit(**entry):
+    """One figure for scripts/bench.sh --json (appended as a JSON line when BENCH_JSON is set)."""
+    if _os.environ.get("BENCH_JSON"):
+        with open(_os.environ["BENCH_JSON"], "a") as f: f.write(_json.dumps(entry) + "\n")
 w, quality = sys.argv[1], sys.argv[2] == "1"
 ours = [float(m.group(1).replace(",", "")) for m in re.finditer(r"loss \S+\s+([\d,]+) ex/s", open(f"{w}/ours-speed.txt").read())]
 peer = json.loads(open(f"{w}/torch-speed.jsonl").read().splitlines()[-1])
 o, p = statistics.median(ours), peer["median_examples_per_s"]
 print("\n-- speed: Gowalla, ID towers d 64, batch 2048, in-batch softmax, 2 cores (median epoch)")
 print(f"  ours {o:,.0f} ex/s   PyTorch {peer['torch']} {p:,.0f} ex/s   → ratio {o / p:.2f}× (bar ≥ 1.0×)")
+emit(bar="training examples/s on Gowalla (ID towers d 64, batch 2048, in-batch softmax)", ours=o, peer=p, ratio=o / p,
+     unit="examples/s", target=">= 1.0", peer_name=f"PyTorch {peer['torch']} two-tower")
+emit(bar="exact evaluation of all Gowalla test users", ours=float(open(f"{w}/eval-time").read()), peer=None, ratio=None, unit="s")
 print(f"  exact evaluation of every Gowalla test user: {open(f'{w}/eval-time').read().strip()} s (whole command)")
 print("\n-- ML-100K leave-last-out: HitRate@10 / NDCG@10")
 m = json.load(open(f"{w}/ours-ml.json"))
 print(f"  ours (Config/ml-100k.json)  {m['hitrate@10']:.4f} / {m['ndcg@10']:.4f}")
+peers_ml = [r for r in map(json.loads, open(f"{w}/peers-ml.jsonl")) if r.get("split", "test") == "test"]
+best = max(peers_ml, key=lambda r: r.get("hitrate@10", 0))
+emit(bar="ML-100K leave-last-out HitRate@10 vs the best peer", ours=m["hitrate@10"], peer=best["hitrate@10"],
+     ratio=m["hitrate@10"] / best["hitrate@10"], unit="HitRate@10", target=">= 1.0", peer_name=best.get("peer"),
+     ndcg10_ours=m["ndcg@10"], ndcg10_peer=best["ndcg@10"], peers={r.get("peer"): [r["hitrate@10"], r["ndcg@10"]] for r in peers_ml})
 for r in map(json.loads, open(f"{w}/peers-ml.jsonl")):
     if r.get("split", "test") != "test": continue
     name = r.get("peer", "") + " " + str(r.get("model", ""))
@@ -90,5 +103,7 @@ if quality:
     g = json.load(open(f"{w}/ours-gw.json"))
     print("\n-- Gowalla test (Config/gowalla.json): Recall@20 / NDCG@20")
     print(f"  ours {g['recall@20']:.4f} / {g['ndcg@20']:.4f}   (bar 0.175 / 0.148; LightGCN 0.1830 / 0.1554, SimpleX 0.1872 / 0.1557)")
+    emit(bar="Gowalla test Recall@20 (Config/gowalla.json)", ours=g["recall@20"], peer=0.1830, ratio=g["recall@20"] / 0.1830,
+         unit="Recall@20", target=">= 0.175", peer_name="LightGCN (published, ../shared/EVAL.md)", ndcg20_ours=g["ndcg@20"], ndcg20_peer=0.1554)
 print("\nReproduce: scripts/bench-train.sh [--gowalla-quality]   (raw outputs kept with --workdir DIR)")
 PY
