@@ -43,8 +43,9 @@ result = {"machine": {"cores": os.cpu_count(), "cpu": cpu, "memory_gib": round(o
 print("\n######## summary")
 for e in entries:
     ratio = f"{e['ratio']:.2f}×" if e.get("ratio") is not None else "—"
-    peer = f"{e['peer']:,.4g}" if isinstance(e.get("peer"), (int, float)) else "—"
-    print(f"  {e['bar']}: ours {e['ours']:,.4g} {e.get('unit', '')}, peer {peer}, ratio {ratio}" + (f" (target {e['target']})" if e.get("target") else ""))
+    fmt = lambda v: f"{v:,.0f}" if abs(v) >= 100 else f"{v:.4f}"
+    peer = fmt(e["peer"]) if isinstance(e.get("peer"), (int, float)) else "—"
+    print(f"  {e['bar']}: ours {fmt(e['ours'])} {e.get('unit', '')}, peer {peer}, ratio {ratio}" + (f" (target {e['target']})" if e.get("target") else ""))
 if out:
     json.dump(result, open(out, "w"), indent=1)
     print(f"wrote {out}")
