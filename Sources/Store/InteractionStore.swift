@@ -36,7 +36,9 @@ public final class InteractionStore {
     /// Opens the store at `path`, creating it (unless `create` is false) and migrating it to the
     /// current schema.
     /// - Throws: `StoreError.missing`, `.notAStore`, `.schemaFromTheFuture`, or `SQLiteError`.
-    public init(path: String, create: Bool = true, readOnly: Bool = false) throws {
+    /// - Parameter cacheMiB: the most page cache this connection keeps (bulk writes want a
+    ///   large one; a server with one connection per worker, a small one).
+    public init(path: String, create: Bool = true, readOnly: Bool = false, cacheMiB: Int = 256) throws {
         if !FileManager.default.fileExists(atPath: path) && (!create || readOnly) {
             throw StoreError.missing(path: path)
         }
@@ -48,7 +50,7 @@ public final class InteractionStore {
         }
         // A bounded page cache large enough for the indexes of a big ingest: with SQLite's default
         // (2 MiB) every insert re-reads index pages from the WAL.
-        try connection.execute("PRAGMA cache_size = -262144")  // KiB, i.e. 256 MiB at most
+        try connection.execute("PRAGMA cache_size = -\(cacheMiB * 1024)")  // negative: KiB
         try connection.execute("PRAGMA temp_store = MEMORY")
         do {
             try migrate(readOnly: readOnly)
