@@ -6,6 +6,23 @@ import Glibc
 import Darwin
 #endif
 
+/// One Adam/AdamW element update, shared by the sparse and the dense optimiser.
+/// `rate` is the step's bias-corrected learning rate (`AdamRule.rate`).
+@inline(__always)
+func adamUpdate(weight w: inout Float, gradient g: Float, first m: inout Float, second v: inout Float,
+                beta1: Float, beta2: Float, epsilon: Float, learningRate: Float, weightDecay: Float, rate: Float) {
+    m = beta1 * m + (1 - beta1) * g
+    v = beta2 * v + (1 - beta2) * g * g
+    if weightDecay > 0 { w -= learningRate * weightDecay * w }
+    w -= rate * m / (v.squareRoot() + epsilon)
+}
+
+/// Adam's bias-corrected step size at `step` (from 1).
+@inline(__always)
+func adamRate(learningRate: Float, beta1: Float, beta2: Float, step: Int) -> Float {
+    learningRate * (1 - powf(beta2, Float(step))).squareRoot() / (1 - powf(beta1, Float(step)))
+}
+
 /// Adam with lazy (sparse) updates for embedding tables: only the rows a batch touched have their
 /// moments and weights updated, with bias correction by the global step (as TensorFlow's
 /// LazyAdam). Optional decoupled weight decay (AdamW) on the touched rows.
@@ -29,19 +46,13 @@ public struct LazyAdam: Sendable {
     public mutating func apply(_ gradient: SparseGradient, to table: inout EmbeddingTable) {
         step += 1
         let d = table.dimension
-        let correction1 = 1 - powf(beta1, Float(step)), correction2 = 1 - powf(beta2, Float(step))
-        let rate = learningRate * correction2.squareRoot() / correction1
+        let rate = adamRate(learningRate: learningRate, beta1: beta1, beta2: beta2, step: step)
         for (s, id) in gradient.ids.enumerated() {
             let base = Int(id) * d
             for j in 0..<d {
-                let g = gradient.values.values[s * d + j]
-                let m = beta1 * first.values[base + j] + (1 - beta1) * g
-                let v = beta2 * second.values[base + j] + (1 - beta2) * g * g
-                first.values[base + j] = m
-                second.values[base + j] = v
-                var w = table.weights.values[base + j]
-                if weightDecay > 0 { w -= learningRate * weightDecay * w }
-                table.weights.values[base + j] = w - rate * m / (v.squareRoot() + epsilon)
+                adamUpdate(weight: &table.weights.values[base + j], gradient: gradient.values.values[s * d + j],
+                           first: &first.values[base + j], second: &second.values[base + j], beta1: beta1, beta2: beta2,
+                           epsilon: epsilon, learningRate: learningRate, weightDecay: weightDecay, rate: rate)
             }
         }
     }

@@ -24,8 +24,7 @@ public struct BPRLoss: Sendable {
         var loss = 0.0
         var negative = [Bool](repeating: true, count: columns)
         for r in 0..<b {
-            scores.negatives(r, masked: maskedColumns?[r], into: &negative)
-            let count = Float(max(negative.filter { $0 }.count, 1))
+            let count = scores.negatives(r, masked: maskedColumns?[r], into: &negative)
             let positive = scores.score(r, r)
             var positiveGradient: Float = 0
             for c in 0..<columns where c != r {

@@ -35,9 +35,11 @@ struct CandidateScores {
     }
 
     /// Which columns are negatives for row r: not its own item (or a copy of it) and not masked.
-    func negatives(_ r: Int, masked: [Int]?, into negative: inout [Bool]) {
+    /// Returns how many there are (at least 1, as a divisor).
+    func negatives(_ r: Int, masked: [Int]?, into negative: inout [Bool]) -> Float {
         for c in 0..<columns { negative[c] = c != r && ids[c] != ids[r] }
         for c in masked ?? [] where c != r { negative[c] = false }
+        return Float(max(negative.filter { $0 }.count, 1))
     }
 
     /// Embedding gradients once every score holds dL/dscore.

@@ -26,8 +26,7 @@ public struct CosineContrastiveLoss: Sendable {
         var loss = 0.0
         var negative = [Bool](repeating: true, count: columns)
         for r in 0..<b {
-            scores.negatives(r, masked: maskedColumns?[r], into: &negative)
-            let count = Float(max(negative.filter { $0 }.count, 1))
+            let count = scores.negatives(r, masked: maskedColumns?[r], into: &negative)
             let scale = negativeWeight / count / Float(b)
             var rowLoss = Double(1 - scores.score(r, r))
             for c in 0..<columns {

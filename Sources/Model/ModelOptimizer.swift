@@ -46,7 +46,8 @@ public struct ModelOptimizer: Sendable {
 
     public var learningRate: Float {
         didSet {
-            for p in [\ModelOptimizer.userIDs, \.itemIDs] { self[keyPath: p].learningRate = learningRate }
+            userIDs.learningRate = learningRate
+            itemIDs.learningRate = learningRate
             userTokens?.learningRate = learningRate
             itemTokens?.learningRate = learningRate
             history?.learningRate = learningRate

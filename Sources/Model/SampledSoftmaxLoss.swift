@@ -90,8 +90,7 @@ public struct SampledSoftmaxLoss: Sendable {
                     sum += e
                 }
                 loss -= Double(logf(row[r] / sum))
-                // dL/dlogit = (softmax − onehot) / B, then through the 1/τ scale.
-                let scale = inverseT / Float(b)
+                // dL/dlogit = (softmax − onehot) / B, then through the 1/τ scale;
                 // dL/d(1/τ) = Σ_c dL/dlogit_c · cos_c, for a learned temperature.
                 for c in 0..<b {
                     let g = (row[c] / sum - (c == r ? 1 : 0)) / Float(b)
@@ -103,7 +102,6 @@ public struct SampledSoftmaxLoss: Sendable {
                     dInverse += Double(g * gOut.values[i * n + c])
                     gOut.values[i * n + c] = g * inverseT
                 }
-                _ = scale
             }
             var du = BLAS.multiply(gIn, .none, v, .none)                              // rows × d
             let dv = BLAS.multiply(gIn, .transposed, ub, .none)                       // B × d, partial

@@ -52,13 +52,8 @@ public struct StoreStatistics: Codable, Equatable, Sendable {
         users = try store.count("users")
         items = try store.count("items")
         interactions = try store.count("interactions")
-        func counts(_ sql: String) throws -> [Int] {
-            var out: [Int] = []
-            try c.prepare(sql).query { out.append($0.int(0)) }
-            return out
-        }
-        interactionsPerUser = CountDistribution(counts: try counts("SELECT count(*) FROM interactions GROUP BY user"))
-        interactionsPerItem = CountDistribution(counts: try counts("SELECT count(*) FROM interactions GROUP BY item"))
+        interactionsPerUser = CountDistribution(counts: try store.interactionCounts(per: .user))
+        interactionsPerItem = CountDistribution(counts: try store.interactionCounts(per: .item))
         var splits: [String: [String: Int]] = [:]
         for name in try store.splitNames() { splits[name] = [:] }
         try c.prepare("""

@@ -23,8 +23,12 @@ public enum ANNEvaluation {
     /// Exact top-100 for every query, from the vectors stored in the index.
     public static func groundTruth(index: IVFIndex, queries: Matrix, k: Int = 100) throws -> [[Int64]] {
         let (base, ids) = try index.allVectors()
-        return ExactSearch.search(queries: queries, base: base, ids: ids, k: min(k, ids.count), metric: index.metadata.metric)
-            .map { $0.map(\.id) }
+        return groundTruth(base: base, ids: ids, queries: queries, k: k, metric: index.metadata.metric)
+    }
+
+    /// Exact top-k for every query over vectors already in memory.
+    public static func groundTruth(base: Matrix, ids: [Int64], queries: Matrix, k: Int = 100, metric: Metric) -> [[Int64]] {
+        ExactSearch.search(queries: queries, base: base, ids: ids, k: min(k, ids.count), metric: metric).map { $0.map(\.id) }
     }
 
     public static func recall(_ found: [[Int64]], _ truth: [[Int64]], k: Int) -> Double {

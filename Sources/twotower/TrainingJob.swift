@@ -25,11 +25,11 @@ struct TrainingJob {
         try config.validate()
         let store = try InteractionStore(path: storePath, create: false)
         let users = try store.count("users"), items = try store.count("items")
-        var pairs: [(Int32, Int32)] = []
-        try store.forEachInteraction(split: split, part: .train) { u, i in pairs.append((Int32(u), Int32(i))) }
+        // One read of the train part: the histories, in (user, time) order, give the pairs too.
+        let histories = try ModelData.trainingHistories(store: store, split: split, users: users)
+        let pairs = histories.enumerated().flatMap { u, items in items.map { (Int32(u), $0) } }
         guard !pairs.isEmpty else { throw StoreError.invalidSplit("split '\(split)' has no train interactions") }
         let architecture = try ModelData.architecture(config: config, store: store)
-        let histories = try ModelData.trainingHistories(store: store, split: split, users: users)
         let inputs = try ModelData.inputs(store: store, architecture: architecture, split: split, histories: histories)
         let validation = try EvaluationData.load(store: store, split: split, part: .validation)
         var s = TrainerSettings()
