@@ -42,22 +42,39 @@ static inline float hsum256(__m256 v) {
     return _mm_cvtss_f32(sums);
 }
 
+// The sums of eight accumulators, one per lane: two rounds of pairwise adds within 128-bit
+// halves, then the halves added across.
+__attribute__((target("avx2,fma")))
+static inline __m256 hsum8x8(__m256 s0, __m256 s1, __m256 s2, __m256 s3,
+                             __m256 s4, __m256 s5, __m256 s6, __m256 s7) {
+    __m256 u0 = _mm256_hadd_ps(_mm256_hadd_ps(s0, s1), _mm256_hadd_ps(s2, s3));
+    __m256 u1 = _mm256_hadd_ps(_mm256_hadd_ps(s4, s5), _mm256_hadd_ps(s6, s7));
+    return _mm256_add_ps(_mm256_permute2f128_ps(u0, u1, 0x20), _mm256_permute2f128_ps(u0, u1, 0x31));
+}
+
+// Eight vectors at a time: eight independent FMA chains keep both FMA ports busy (one chain per
+// vector is bound by FMA latency), each query load is shared, and one shuffle tree reduces all
+// eight sums. STEP(s, r) adds vector r's share of query block j into accumulator s.
+#define TT_BLOCK8(STEP)                                                              \
+    __m256 s0 = _mm256_setzero_ps(), s1 = s0, s2 = s0, s3 = s0, s4 = s0, s5 = s0, s6 = s0, s7 = s0; \
+    for (size_t j = 0; j < d8; j += 8) {                                                    \
+        __m256 qv = _mm256_loadu_ps(q + j);                                                 \
+        STEP(s0, 0); STEP(s1, 1); STEP(s2, 2); STEP(s3, 3);                                 \
+        STEP(s4, 4); STEP(s5, 5); STEP(s6, 6); STEP(s7, 7);                                 \
+    }
+
 __attribute__((target("avx2,fma")))
 static void ip_avx2(const float *q, const float *x, size_t n, size_t d, float *out) {
     size_t d8 = d & ~(size_t)7;
     size_t i = 0;
-    // Two vectors at a time share each load of the query.
-    for (; i + 2 <= n; i += 2) {
-        const float *a = x + i * d, *b = a + d;
-        __m256 sa = _mm256_setzero_ps(), sb = _mm256_setzero_ps();
-        for (size_t j = 0; j < d8; j += 8) {
-            __m256 qv = _mm256_loadu_ps(q + j);
-            sa = _mm256_fmadd_ps(qv, _mm256_loadu_ps(a + j), sa);
-            sb = _mm256_fmadd_ps(qv, _mm256_loadu_ps(b + j), sb);
-        }
-        float ra = hsum256(sa), rb = hsum256(sb);
-        for (size_t j = d8; j < d; j++) { ra += q[j] * a[j]; rb += q[j] * b[j]; }
-        out[i] = ra; out[i + 1] = rb;
+    for (; i + 8 <= n; i += 8) {
+        const float *a = x + i * d;
+#define IP_STEP(s, r) s = _mm256_fmadd_ps(qv, _mm256_loadu_ps(a + (r) * d + j), s)
+        TT_BLOCK8(IP_STEP)
+#undef IP_STEP
+        _mm256_storeu_ps(out + i, hsum8x8(s0, s1, s2, s3, s4, s5, s6, s7));
+        for (size_t j = d8; j < d; j++)
+            for (size_t r = 0; r < 8; r++) out[i + r] += q[j] * a[r * d + j];
     }
     for (; i < n; i++) {
         const float *a = x + i * d;
@@ -72,7 +89,17 @@ static void ip_avx2(const float *q, const float *x, size_t n, size_t d, float *o
 __attribute__((target("avx2,fma")))
 static void l2_avx2(const float *q, const float *x, size_t n, size_t d, float *out) {
     size_t d8 = d & ~(size_t)7;
-    for (size_t i = 0; i < n; i++) {
+    size_t i = 0;
+    for (; i + 8 <= n; i += 8) {
+        const float *a = x + i * d;
+#define L2_STEP(s, r) do { __m256 e = _mm256_sub_ps(qv, _mm256_loadu_ps(a + (r) * d + j)); s = _mm256_fmadd_ps(e, e, s); } while (0)
+        TT_BLOCK8(L2_STEP)
+#undef L2_STEP
+        _mm256_storeu_ps(out + i, hsum8x8(s0, s1, s2, s3, s4, s5, s6, s7));
+        for (size_t j = d8; j < d; j++)
+            for (size_t r = 0; r < 8; r++) { float e = q[j] - a[r * d + j]; out[i + r] += e * e; }
+    }
+    for (; i < n; i++) {
         const float *a = x + i * d;
         __m256 s = _mm256_setzero_ps();
         for (size_t j = 0; j < d8; j += 8) {
@@ -86,21 +113,35 @@ static void l2_avx2(const float *q, const float *x, size_t n, size_t d, float *o
 }
 
 __attribute__((target("avx2,fma")))
+static inline __m256 sq8_load(const unsigned char *c) {
+    return _mm256_cvtepi32_ps(_mm256_cvtepu8_epi32(_mm_loadl_epi64((const __m128i *)c)));
+}
+
+__attribute__((target("avx2,fma")))
 static void sq8_avx2(const float *qs, float base, const unsigned char *codes, size_t n, size_t d, float *out) {
+    const float *q = qs;
     size_t d8 = d & ~(size_t)7;
-    for (size_t i = 0; i < n; i++) {
+    size_t i = 0;
+    for (; i + 8 <= n; i += 8) {
+        const unsigned char *c = codes + i * d;
+#define SQ8_STEP(s, r) s = _mm256_fmadd_ps(qv, sq8_load(c + (r) * d + j), s)
+        TT_BLOCK8(SQ8_STEP)
+#undef SQ8_STEP
+        __m256 sums = _mm256_add_ps(hsum8x8(s0, s1, s2, s3, s4, s5, s6, s7), _mm256_set1_ps(base));
+        _mm256_storeu_ps(out + i, sums);
+        for (size_t j = d8; j < d; j++)
+            for (size_t r = 0; r < 8; r++) out[i + r] += qs[j] * (float)c[r * d + j];
+    }
+    for (; i < n; i++) {
         const unsigned char *c = codes + i * d;
         __m256 s = _mm256_setzero_ps();
-        for (size_t j = 0; j < d8; j += 8) {
-            __m128i bytes = _mm_loadl_epi64((const __m128i *)(c + j));
-            __m256 cv = _mm256_cvtepi32_ps(_mm256_cvtepu8_epi32(bytes));
-            s = _mm256_fmadd_ps(_mm256_loadu_ps(qs + j), cv, s);
-        }
+        for (size_t j = 0; j < d8; j += 8) s = _mm256_fmadd_ps(_mm256_loadu_ps(qs + j), sq8_load(c + j), s);
         float r = hsum256(s);
         for (size_t j = d8; j < d; j++) r += qs[j] * (float)c[j];
         out[i] = base + r;
     }
 }
+#undef TT_BLOCK8
 
 static int has_avx2_fma(void) {
     static int cached = -1;
