@@ -22,6 +22,12 @@ public struct StreamingFrequencyEstimator: Sendable {
             gap[h] = lastSeen[h] == 0 ? observed : (1 - alpha) * gap[h] + alpha * observed
             lastSeen[h] = step
         }
-        return items.map { min(1, 1 / max(gap[Int($0) % gap.count], 1)) }
+        return items.map(estimate)
+    }
+
+    /// The current estimate for `item` without recording a sighting (0 before its first).
+    public func estimate(_ item: Int32) -> Double {
+        let h = Int(item) % gap.count
+        return lastSeen[h] == 0 ? 0 : min(1, 1 / max(gap[h], 1))
     }
 }

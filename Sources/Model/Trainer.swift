@@ -30,6 +30,8 @@ public struct TrainerSettings: Sendable {
     public var negativeDistribution = NegativeSampler.Distribution.uniform
     /// Subtract log q (each candidate's sampling probability) from the logits.
     public var logQCorrection = false
+    /// Scales the correction: `weight · log q` (1 is Yi et al.'s full correction).
+    public var logQWeight: Float = 1
     /// Learning-rate warm-up, then decay over the remaining steps.
     public var warmupSteps = 0
     public var schedule = LearningRateSchedule.constant
@@ -37,6 +39,9 @@ public struct TrainerSettings: Sendable {
     public var clipNorm: Float = 0
     /// The training objective.
     public var objective = Objective.sampledSoftmax
+    /// Stop after this epoch while the learning-rate schedule still spans `epochs` (a refit for
+    /// the epoch count early stopping chose); nil runs to `epochs` or early stopping.
+    public var stopAfterEpoch: Int?
     public var seed: UInt64 = 1
 
     public init() {}
@@ -136,10 +141,8 @@ public struct Trainer {
         var counts = [Int](repeating: 0, count: itemCount)
         for (_, i) in pairs { counts[Int(i)] += 1 }
         let sampler = NegativeSampler(distribution: s.negativeDistribution, counts: counts)
-        // log q per item as an in-batch candidate: expected appearances in a batch of B.
-        let inBatchLogQ = counts.map { Float(log(Double(max($0, 1)) * Double(s.batchSize) / Double(pairs.count))) }
-        let extraLogQ = sampler.probabilities.map { Float(log($0 * Double(max(s.extraNegatives, 1)))) }
-        var streaming = s.streamingFrequency ? StreamingFrequencyEstimator(buckets: itemCount) : nil
+        var correction = LogQCorrection(counts: counts, examples: pairs.count, batchSize: s.batchSize, extra: sampler,
+                                       extraCount: s.extraNegatives, streaming: s.streamingFrequency, weight: s.logQWeight)
         let totalSteps = s.epochs * ((pairs.count + s.batchSize - 1) / s.batchSize)
         var step = 0
         var order = Array(0..<pairs.count)
@@ -176,12 +179,7 @@ public struct Trainer {
                 let masks = userIDs.map { u in histories.isEmpty ? [] : histories[Int(u)].flatMap { columns[$0] ?? [] } }
                 var logQ: [Float]? = nil
                 if s.logQCorrection {
-                    if streaming != nil {
-                        let inBatch = streaming!.observe(itemIDs, step: step).map { Float(log($0)) }
-                        logQ = inBatch + (extra?.ids.map { extraLogQ[Int($0)] } ?? [])
-                    } else {
-                        logQ = itemIDs.map { inBatchLogQ[Int($0)] } + (extra?.ids.map { extraLogQ[Int($0)] } ?? [])
-                    }
+                    logQ = correction.values(items: itemIDs, extra: extra?.ids ?? [], step: step)
                 }
                 var dInverseTemperature: Float = 0
                 let result: (loss: Float, dUsers: Matrix, dItems: Matrix, dExtra: Matrix) = switch s.objective {
@@ -234,6 +232,7 @@ public struct Trainer {
             records.append(record)
             onEpoch?(record, model, improved)
             if validate != nil && sinceBest >= s.patience { break }
+            if let stop = s.stopAfterEpoch, epoch >= stop { break }
         }
         return (best?.model ?? model, records)
     }

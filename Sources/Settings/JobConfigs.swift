@@ -14,12 +14,18 @@ public struct TrainingConfig: DefaultedConfig, Sendable, Equatable {
     public var patience = 3
     /// The split trained on (its train part) and validated on (its validation part).
     public var split = "leave-last-out"
+    /// After early stopping on `split`, train again from scratch on this split's train part
+    /// (typically the split the validation was carved from, so validation interactions are
+    /// trained on too) for the best epoch count, and keep that model. Empty: no refit.
+    public var refitSplit = ""
     /// Extra negatives per batch, shared by its rows (0: in-batch negatives only).
     public var extraNegatives = 0
     /// How extra negatives are drawn: `uniform` or `popularity`.
     public var negativeSampling = "uniform"
     /// Subtract log q (candidate sampling probability) from the logits (Yi et al. 2019).
     public var logqCorrection = false
+    /// Scale of the logQ correction (1: full; between 0 and 1 keeps some popularity prior).
+    public var logqWeight = 1.0
     /// Linear learning-rate warm-up steps, then `lr_schedule`: `constant`, `cosine` or `linear`.
     public var warmupSteps = 0
     public var lrSchedule = "constant"
@@ -69,10 +75,12 @@ public struct TrainingConfig: DefaultedConfig, Sendable, Equatable {
         try check(weightDecay >= 0, "weight_decay", weightDecay, "≥ 0")
         try check(embeddingWeightDecay >= 0, "embedding_weight_decay", embeddingWeightDecay, "≥ 0")
         try check(patience > 0, "patience", patience, "a positive integer")
+        try check(refitSplit != split, "refit_split", refitSplit, "a split other than `split` (or empty)")
         try check(extraNegatives >= 0, "extra_negatives", extraNegatives, "≥ 0")
         try check(["uniform", "popularity"].contains(negativeSampling), "negative_sampling", negativeSampling, "uniform or popularity")
         try check(["constant", "cosine", "linear"].contains(lrSchedule), "lr_schedule", lrSchedule, "constant, cosine or linear")
         try check(["softmax", "ccl", "bpr"].contains(loss), "loss", loss, "softmax, ccl or bpr")
+        try check(logqWeight >= 0 && logqWeight.isFinite, "logq_weight", logqWeight, "≥ 0")
         try check(["counts", "streaming"].contains(logqEstimate), "logq_estimate", logqEstimate, "counts or streaming")
         try check(warmupSteps >= 0, "warmup_steps", warmupSteps, "≥ 0")
         try check(clipNorm >= 0, "clip_norm", clipNorm, "≥ 0")

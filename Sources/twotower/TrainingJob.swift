@@ -46,6 +46,7 @@ struct TrainingJob {
         s.extraNegatives = config.extraNegatives
         s.negativeDistribution = NegativeSampler.Distribution(rawValue: config.negativeSampling)!
         s.logQCorrection = config.logqCorrection
+        s.logQWeight = Float(config.logqWeight)
         s.streamingFrequency = config.logqEstimate == "streaming"
         s.warmupSteps = config.warmupSteps
         s.schedule = LearningRateSchedule(rawValue: config.lrSchedule)!
@@ -73,12 +74,15 @@ struct TrainingJob {
             return info
         }
         var saveError: Error?
-        let (model, history) = try Trainer(settings: s).train(pairs: pairs, architecture: architecture, inputs: inputs,
-                                                              validate: validate) { r, model, improved in
-            let eta = Double(s.epochs - r.epoch) * r.seconds
+        func progress(_ r: EpochRecord, of epochs: Int) {
+            let eta = Double(epochs - r.epoch) * r.seconds
             log(String(format: "epoch %3d  loss %.4f  %@ ex/s  %.1f s  ETA ≤ %@", r.epoch, r.loss, Format.count(Int(r.examplesPerSecond)),
                        r.seconds, Format.duration(eta)) + (r.validation.map { String(format: "  val recall@20 %.4f", $0) } ?? "")
                 + (r.temperature.map { String(format: "  τ %.4f", $0) } ?? ""))
+        }
+        var (model, history): (TwoTowerModel, [EpochRecord]) = try Trainer(settings: s).train(pairs: pairs, architecture: architecture, inputs: inputs,
+                                                              validate: validate) { r, model, improved in
+            progress(r, of: s.epochs)
             try? runs.epoch(run: run, epoch: r.epoch, metrics: (try? jsonText(r)) ?? "{}")
             // The best model so far is on disk after every improving epoch, so a later failure keeps it.
             if improved {
@@ -87,10 +91,33 @@ struct TrainingJob {
             }
         }
         if let saveError { throw saveError }
-        try Checkpoint.save(model, info: info(epochs: history.count), to: out)
+        var finalInfo = info(epochs: history.count)
+        var finalInputs = inputs
+        var refitSummary = ""
+        if !config.refitSplit.isEmpty {
+            // The epoch count early stopping chose (the first best), then the same schedule from
+            // scratch on the larger train part; the validated checkpoint stays until this one is saved.
+            let bestEpoch = history.max { ($0.validation ?? -1) < ($1.validation ?? -1) }?.epoch ?? history.count
+            let refitHistories = try ModelData.trainingHistories(store: store, split: config.refitSplit, users: users)
+            let refitPairs = refitHistories.enumerated().flatMap { u, items in items.map { (Int32(u), $0) } }
+            guard !refitPairs.isEmpty else {
+                throw StoreError.invalidSplit("refit_split '\(config.refitSplit)' has no train interactions")
+            }
+            finalInputs = try ModelData.inputs(store: store, architecture: architecture, split: config.refitSplit, histories: refitHistories)
+            log("refit on '\(config.refitSplit)': \(Format.count(refitPairs.count)) interactions for \(bestEpoch) epochs (the best validation epoch)")
+            var refit = s
+            refit.stopAfterEpoch = bestEpoch
+            model = try Trainer(settings: refit).train(pairs: refitPairs, architecture: architecture, inputs: finalInputs,
+                                                       validate: nil, onEpoch: { r, _, _ in progress(r, of: bestEpoch) }).model
+            finalInfo = info(epochs: bestEpoch)
+            finalInfo.split = config.refitSplit
+            refitSummary = ",\"refit_split\":\"\(config.refitSplit)\",\"refit_epochs\":\(bestEpoch)"
+        }
+        try Checkpoint.save(model, info: finalInfo, to: out)
         let seconds = Date().timeIntervalSince(started)
-        try runs.finish(run: run, wallSeconds: seconds, summary: "{\"best_validation_recall@20\":\(best ?? -1),\"epochs\":\(history.count)}")
-        return Outcome(model: model, inputs: inputs, history: history, seconds: seconds, bestValidation: best)
+        try runs.finish(run: run, wallSeconds: seconds,
+                        summary: "{\"best_validation_recall@20\":\(best ?? -1),\"epochs\":\(history.count)\(refitSummary)}")
+        return Outcome(model: model, inputs: finalInputs, history: history, seconds: seconds, bestValidation: best)
     }
 
     static func describe(_ a: ModelArchitecture) -> String {

@@ -118,3 +118,38 @@ struct NegativeSamplingTests {
     }
 }
 
+
+/// The logQ correction of a mixed candidate set: every column by its item's expected
+/// appearances over the batch and the extra draws together.
+struct LogQCorrectionTests {
+    @Test func columnsAreCorrectedByTheMixtureOfBothSources() {
+        let counts = [3, 1, 0, 6]   // 10 examples; popularity draws ∝ count + 1 = 4, 2, 1, 7 of 14
+        let sampler = NegativeSampler(distribution: .popularity, counts: counts)
+        var correction = LogQCorrection(counts: counts, examples: 10, batchSize: 4, extra: sampler, extraCount: 2, weight: 0.5)
+        let values = correction.values(items: [0, 3], extra: [1, 2, 3], step: 1)
+        // B·max(count, 1)/N + M·p_extra; item 3 gets the same value as a positive and as a draw.
+        let q: [Double] = [4 * 3 / 10 + 2 * 4 / 14, 4 * 6 / 10 + 2 * 7 / 14, 4 * 1 / 10 + 2 * 2 / 14, 4 * 1 / 10 + 2 * 1 / 14, 4 * 6 / 10 + 2 * 7 / 14]
+        #expect(values.count == 5)
+        for (v, expected) in zip(values, q) { #expect(abs(Double(v) - 0.5 * log(expected)) < 1e-5) }
+        #expect(values[1] == values[4])
+    }
+
+    @Test func withoutExtraDrawsOnlyTheBatchCounts() {
+        let counts = [5, 15]
+        var correction = LogQCorrection(counts: counts, examples: 20, batchSize: 8,
+                                        extra: NegativeSampler(distribution: .uniform, counts: counts), extraCount: 0)
+        let values = correction.values(items: [0, 1], extra: [], step: 1)
+        #expect(abs(Double(values[0]) - log(8.0 * 5 / 20)) < 1e-5 && abs(Double(values[1]) - log(8.0 * 15 / 20)) < 1e-5)
+    }
+
+    @Test func theStreamingEstimateAddsTheExtraRate() {
+        let counts = [1, 1, 1, 1]
+        var correction = LogQCorrection(counts: counts, examples: 4, batchSize: 2,
+                                        extra: NegativeSampler(distribution: .uniform, counts: counts), extraCount: 2, streaming: true)
+        // Item 0 in every batch: its estimate tends to 1; item 3 never a positive: only the extra rate 2 · 1/4.
+        var last: [Float] = []
+        for step in 1...50 { last = correction.values(items: [0, 1], extra: [3], step: step) }
+        #expect(abs(Double(last[0]) - log(1 + 0.5)) < 1e-4)
+        #expect(abs(Double(last[2]) - log(0.5)) < 1e-4)
+    }
+}

@@ -1,0 +1,38 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// The sampling-bias correction of Yi et al. (RecSys 2019) for a batch's candidate columns:
+/// `weight · log q(c)`, subtracted from each logit, where q(c) is how often item c is expected
+/// among the candidates. With mixed negative sampling (Yang et al., WWW 2020) an item reaches
+/// the candidates through the batch's positives or through the M extra draws, so
+/// q(c) = B · p_batch(c) + M · p_extra(c) for every column, whichever way it got there.
+/// p_batch comes from whole-data counts, or from Yi et al.'s streaming estimate as batches pass.
+public struct LogQCorrection: Sendable {
+    public let weight: Float
+    private let extraRate: [Double]
+    private let countLogQ: [Float]
+    private var streaming: StreamingFrequencyEstimator?
+
+    /// - Parameters:
+    ///   - counts: training interactions per item; `examples` their total.
+    ///   - extra: the extra negatives' sampler and how many it draws per batch.
+    ///   - streaming: estimate p_batch online instead of from `counts`.
+    public init(counts: [Int], examples: Int, batchSize: Int, extra sampler: NegativeSampler, extraCount: Int,
+                streaming: Bool = false, weight: Float = 1) {
+        self.weight = weight
+        extraRate = sampler.probabilities.map { $0 * Double(extraCount) }
+        let batchRate = counts.map { Double(max($0, 1)) * Double(batchSize) / Double(max(examples, 1)) }
+        countLogQ = zip(batchRate, extraRate).map { Float(log($0 + $1)) * weight }
+        self.streaming = streaming ? StreamingFrequencyEstimator(buckets: counts.count) : nil
+    }
+
+    /// The corrections for batch `step`'s columns: its positives `items`, then its `extra` draws.
+    public mutating func values(items: [Int32], extra: [Int32], step: Int) -> [Float] {
+        guard streaming != nil else { return (items + extra).map { countLogQ[Int($0)] } }
+        _ = streaming!.observe(items, step: step)
+        return (items + extra).map { Float(log(max(streaming!.estimate($0), 1e-9) + extraRate[Int($0)])) * weight }
+    }
+}
