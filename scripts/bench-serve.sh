@@ -4,11 +4,13 @@
 # 16 connections for 60 s against GET /v1/users/{id}/recommendations?k=10 while the index is
 # hot-reloaded twice and 1,000 items are upserted. Prints throughput, p50/p99, errors and the
 # daemon's peak RSS.
-# Usage: scripts/bench-serve.sh [--users N] [--items N] [--seconds S] [--workdir DIR]
+# The index is SQ8-coded by default (a quarter of the bytes per scanned vector, full-precision
+# re-ranking; the same recall at each nprobe here); --encoding flat for float32 lists.
+# Usage: scripts/bench-serve.sh [--users N] [--items N] [--seconds S] [--encoding sq8|flat] [--workdir DIR]
 # Needs wrk (Debian package; installed when missing). Not a test: figures depend on the machine.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-USERS=100000; ITEMS=1000000; SECONDS_RUN=60; WORK=""; MEAN=10
+USERS=100000; ITEMS=1000000; SECONDS_RUN=60; WORK=""; MEAN=10; ENCODING=sq8
 while [ $# -gt 0 ]; do
   case "$1" in
     --users) USERS=$2; shift ;;
@@ -16,6 +18,7 @@ while [ $# -gt 0 ]; do
     --seconds) SECONDS_RUN=$2; shift ;;
     --mean-interactions) MEAN=$2; shift ;;
     --workdir) WORK=$2; shift ;;
+    --encoding) ENCODING=$2; shift ;;
     *) echo "unknown option $1" >&2; exit 2 ;;
   esac
   shift
@@ -25,7 +28,7 @@ BIN=.build/release/twotower
 swift build -c release --product twotower >/dev/null 2>&1
 if [ -z "$WORK" ]; then WORK=$(mktemp -d); trap 'rm -rf "$WORK"; [ -n "${PID:-}" ] && kill $PID 2>/dev/null || true' EXIT; fi
 mkdir -p "$WORK"; rm -f "$WORK/events"
-echo "== TwoTower daemon load benchmark, $(nproc) cores, $(date -u +%Y-%m-%dT%H:%MZ): $USERS users, $ITEMS items"
+echo "== TwoTower daemon load benchmark, $(nproc) cores, $(date -u +%Y-%m-%dT%H:%MZ): $USERS users, $ITEMS items, $ENCODING index"
 
 if [ ! -f "$WORK/s.sqlite" ]; then
   "$BIN" synth --out "$WORK/data" --users "$USERS" --items "$ITEMS" --mean-interactions "$MEAN" --seed 5 >/dev/null
@@ -50,7 +53,7 @@ header = ("{'descr': '<f4', 'fortran_order': False, 'shape': (%d, 64), }" % n).l
 open(f"{w}/queries.npy", "wb").write(raw[:8] + struct.pack("<H", hlen) + header.encode() + body[:n * 256])
 PY
 rm -rf "$WORK/index"
-"$BIN" build-index --vectors "$WORK/items.npy" --nlist 4096 --out "$WORK/index" --config /nonexistent --json > "$WORK/build.json"
+"$BIN" build-index --vectors "$WORK/items.npy" --nlist 4096 --encoding "$ENCODING" --out "$WORK/index" --config /nonexistent --json > "$WORK/build.json"
 "$BIN" ann-eval --index "$WORK/index" --queries "$WORK/queries.npy" --nprobe 1,2,4,8,16,32,64 --min-seconds 0.5 --json > "$WORK/ann.json"
 NPROBE=$(python3 -c "
 import json; pts = json.load(open('$WORK/ann.json'))
