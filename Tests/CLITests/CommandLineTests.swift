@@ -37,6 +37,20 @@ struct Tool {
         return Result(status: process.terminationStatus, stdout: String(decoding: stdout, as: UTF8.self),
                       stderr: String(decoding: stderr, as: UTF8.self))
     }
+
+    /// Runs a command that should succeed, recording a failure with its stderr otherwise.
+    @discardableResult
+    static func succeed(_ arguments: [String], sourceLocation: SourceLocation = #_sourceLocation) throws -> Result {
+        let r = try run(arguments)
+        #expect(r.status == 0, "\(arguments.first!): \(r.stderr)", sourceLocation: sourceLocation)
+        return r
+    }
+
+    /// A small synthetic store (300 users, 200 items, 6 clusters) at `dir/s.sqlite`.
+    static func smallStore(in dir: Scratch) throws {
+        try succeed(["synth", "--out", dir.file("data"), "--users", "300", "--items", "200", "--clusters", "6", "--seed", "3"])
+        try succeed(["ingest", "--format", "csv", "--input", dir.file("data"), "--store", dir.file("s.sqlite")])
+    }
 }
 
 final class Scratch {

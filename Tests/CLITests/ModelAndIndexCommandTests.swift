@@ -5,13 +5,8 @@ import Testing
 struct ModelAndIndexCommandTests {
     @Test func theModelBackedCommandsWorkTogether() throws {
         let dir = Scratch()
-        func run(_ args: [String]) throws -> Tool.Result {
-            let r = try Tool.run(args)
-            #expect(r.status == 0, "\(args.first!): \(r.stderr)")
-            return r
-        }
-        _ = try run(["synth", "--out", dir.file("data"), "--users", "300", "--items", "200", "--clusters", "6", "--seed", "3"])
-        _ = try run(["ingest", "--format", "csv", "--input", dir.file("data"), "--store", dir.file("s.sqlite")])
+        let run = { (args: [String]) in try Tool.succeed(args) }
+        try Tool.smallStore(in: dir)
         _ = try run(["split", "--store", dir.file("s.sqlite"), "--method", "leave-last-out"])
         try Data(#"{"epochs": 3, "batch_size": 256, "embedding_dimension": 16}"#.utf8).write(to: URL(fileURLWithPath: dir.file("train.json")))
         let train = try run(["train", "--store", dir.file("s.sqlite"), "--config", dir.file("train.json"), "--out", dir.file("model")])

@@ -6,13 +6,8 @@ import Testing
 struct RefitCommandTests {
     @Test func trainRefitsOnTheSourceSplitForTheBestEpochCount() throws {
         let dir = Scratch()
-        func run(_ args: [String]) throws -> Tool.Result {
-            let r = try Tool.run(args)
-            #expect(r.status == 0, "\(args.first!): \(r.stderr)")
-            return r
-        }
-        _ = try run(["synth", "--out", dir.file("data"), "--users", "300", "--items", "200", "--clusters", "6", "--seed", "3"])
-        _ = try run(["ingest", "--format", "csv", "--input", dir.file("data"), "--store", dir.file("s.sqlite")])
+        let run = { (args: [String]) in try Tool.succeed(args) }
+        try Tool.smallStore(in: dir)
         let base = try run(["split", "--store", dir.file("s.sqlite"), "--method", "temporal-ratio", "--validation", "0", "--test", "0.2", "--name", "base"])
         _ = try run(["split", "--store", dir.file("s.sqlite"), "--method", "validation-from", "--source", "base", "--name", "base-val"])
         let baseTrain = try #require(base.stdout.firstMatch(of: /train ([\d,]*\d)/)).1
