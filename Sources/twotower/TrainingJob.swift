@@ -91,6 +91,7 @@ struct TrainingJob {
             }
         }
         if let saveError { throw saveError }
+        let validatedModel = model
         var finalInfo = info(epochs: history.count)
         var finalInputs = inputs
         var refitSummary = ""
@@ -104,11 +105,14 @@ struct TrainingJob {
                 throw StoreError.invalidSplit("refit_split '\(config.refitSplit)' has no train interactions")
             }
             finalInputs = try ModelData.inputs(store: store, architecture: architecture, split: config.refitSplit, histories: refitHistories)
-            log("refit on '\(config.refitSplit)': \(Format.count(refitPairs.count)) interactions for \(bestEpoch) epochs (the best validation epoch)")
+            log("refit on '\(config.refitSplit)': \(Format.count(refitPairs.count)) interactions for \(bestEpoch) epochs (the best validation epoch); "
+                + "the validated model is kept in \((out as NSString).appendingPathComponent("validated"))")
             var refit = s
             refit.stopAfterEpoch = bestEpoch
             model = try Trainer(settings: refit).train(pairs: refitPairs, architecture: architecture, inputs: finalInputs,
                                                        validate: nil, onEpoch: { r, _, _ in progress(r, of: bestEpoch) }).model
+            // The validated model stays loadable beside the refit one.
+            try Checkpoint.save(validatedModel, info: info(epochs: bestEpoch), to: (out as NSString).appendingPathComponent("validated"))
             finalInfo = info(epochs: bestEpoch)
             finalInfo.split = config.refitSplit
             refitSummary = ",\"refit_split\":\"\(config.refitSplit)\",\"refit_epochs\":\(bestEpoch)"

@@ -27,6 +27,13 @@ struct RefitCommandTests {
                                 "--split-name", "base", "--json"])
         let metrics = try JSONSerialization.jsonObject(with: Data(evaluate.stdout.utf8)) as? [String: Any]
         #expect(metrics?["recall@20"] is Double)
+        // The early-stopped model is kept beside the refit one and loads too.
+        let validated = try run(["evaluate", "--store", dir.file("s.sqlite"), "--model", dir.file("model/validated"), "--split", "test",
+                                 "--split-name", "base", "--json"])
+        let validatedMetrics = try JSONSerialization.jsonObject(with: Data(validated.stdout.utf8)) as? [String: Any]
+        #expect(validatedMetrics?["recall@20"] is Double)
+        #expect(try Data(contentsOf: URL(fileURLWithPath: dir.file("model/model.ckpt")))
+                    != Data(contentsOf: URL(fileURLWithPath: dir.file("model/validated/model.ckpt"))))
 
         // A refit on the validated split itself is refused by name before training.
         try Data(#"{"split": "base-val", "refit_split": "base-val"}"#.utf8).write(to: URL(fileURLWithPath: dir.file("bad.json")))
