@@ -19,6 +19,8 @@ struct TrainingJob {
         var history: [EpochRecord]
         var seconds: Double
         var bestValidation: Double?
+        /// Epochs of the refit on `refit_split`, when there was one.
+        var refitEpochs: Int?
     }
 
     func run(log: @escaping (String) -> Void) throws -> Outcome {
@@ -95,6 +97,7 @@ struct TrainingJob {
         var finalInfo = info(epochs: history.count)
         var finalInputs = inputs
         var refitSummary = ""
+        var refitEpochs: Int?
         if !config.refitSplit.isEmpty {
             // The epoch count early stopping chose (the first best), then the same schedule from
             // scratch on the larger train part; the validated checkpoint stays until this one is saved.
@@ -114,6 +117,7 @@ struct TrainingJob {
             // The validated model stays loadable beside the refit one.
             try Checkpoint.save(validatedModel, info: info(epochs: bestEpoch), to: (out as NSString).appendingPathComponent("validated"))
             finalInfo = info(epochs: bestEpoch)
+            refitEpochs = bestEpoch
             finalInfo.split = config.refitSplit
             refitSummary = ",\"refit_split\":\"\(config.refitSplit)\",\"refit_epochs\":\(bestEpoch)"
         }
@@ -121,7 +125,7 @@ struct TrainingJob {
         let seconds = Date().timeIntervalSince(started)
         try runs.finish(run: run, wallSeconds: seconds,
                         summary: "{\"best_validation_recall@20\":\(best ?? -1),\"epochs\":\(history.count)\(refitSummary)}")
-        return Outcome(model: model, inputs: finalInputs, history: history, seconds: seconds, bestValidation: best)
+        return Outcome(model: model, inputs: finalInputs, history: history, seconds: seconds, bestValidation: best, refitEpochs: refitEpochs)
     }
 
     static func describe(_ a: ModelArchitecture) -> String {

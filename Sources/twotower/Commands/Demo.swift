@@ -175,7 +175,7 @@ struct Demo: AsyncParsableCommand {
         ]))
         let reportPath = (directory as NSString).appendingPathComponent("report.html")
         try step("report") {
-            var report = try ReportCommand.parse(["--store", storePath, "--model", (directory as NSString).appendingPathComponent("model"),
+            let report = try ReportCommand.parse(["--store", storePath, "--model", (directory as NSString).appendingPathComponent("model"),
                                                   "--index", indexPath, "--split-name", trainSplit, "--default-nprobe", "\(nprobe)",
                                                   "--queries", "500", "--out", reportPath])
             try report.run()

@@ -32,7 +32,7 @@ struct Train: ParsableCommand {
     func run() throws {
         let c = try ConfigLoader.load(TrainingConfig.self, from: config)
         let outcome = try TrainingJob(storePath: store, config: c, split: splitName ?? c.split, out: out).run { print($0) }
-        print("Wrote \(Checkpoint.file(in: out)) after \(outcome.history.count) epochs in \(String(format: "%.1f", outcome.seconds)) s"
+        print("Wrote \(Checkpoint.file(in: out)) after \(outcome.history.count) epochs\(outcome.refitEpochs.map { " and a \($0)-epoch refit" } ?? "") in \(String(format: "%.1f", outcome.seconds)) s"
               + (outcome.bestValidation.map { String(format: "; best validation recall@20 %.4f", $0) } ?? ""))
     }
 }
