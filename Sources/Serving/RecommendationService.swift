@@ -31,6 +31,7 @@ public final class RecommendationService: Sendable {
     public let metrics = ServingMetrics()
     let pool: WorkerPool
     let stores: StorePool
+    let itemNames = ItemNames()
     private let state: Locked<ServingSnapshot>
     private let reloading = NSLock()
 
@@ -50,8 +51,8 @@ public final class RecommendationService: Sendable {
     func perform<T: Sendable>(_ body: @escaping @Sendable (Recommender) throws -> T) async throws -> T {
         let snapshot = self.snapshot
         do {
-            return try await pool.run(deadline: .now + options.requestTimeout) { [stores] in
-                try stores.with { try body(Recommender(snapshot: snapshot, store: $0)) }
+            return try await pool.run(deadline: .now + options.requestTimeout) { [stores, itemNames] in
+                try stores.with { try body(Recommender(snapshot: snapshot, store: $0, itemNames: itemNames)) }
             }
         } catch let error as APIError where error.status == .serviceUnavailable {
             metrics.queueRejections.increment()

@@ -48,6 +48,7 @@ public enum FeatureInput: Sendable, Equatable {
 struct Recommender {
     let snapshot: ServingSnapshot
     let store: InteractionStore
+    let itemNames: ItemNames
 
     var model: TwoTowerModel { snapshot.model }
 
@@ -122,7 +123,7 @@ struct Recommender {
             parameters.allow = { allowed.contains($0) }
         }
         return try snapshot.index.search(vector, parameters: parameters).map { n in
-            ScoredItem(id: try store.rawID(of: .item, dense: Int(n.id)) ?? "\(n.id)", score: n.score)
+            ScoredItem(id: try itemNames.name(of: Int(n.id), store: store) ?? "\(n.id)", score: n.score)
         }
     }
 

@@ -44,12 +44,16 @@ public enum ANNEvaluation {
     }
 
     public static func sweep(index: IVFIndex, queries: Matrix, truth: [[Int64]], nprobes: [Int],
-                             minSeconds: Double = 1, progress: ((ANNPoint) -> Void)? = nil) throws -> [ANNPoint] {
+                             minSeconds: Double = 1, rerankFactor: Int = SearchParameters().rerankFactor,
+                             progress: ((ANNPoint) -> Void)? = nil) throws -> [ANNPoint] {
         let rows = (0..<queries.rows).map { Array(queries.row($0)) }
         var points: [ANNPoint] = []
         for nprobe in nprobes {
-            let wide = try rows.map { try index.search($0, parameters: SearchParameters(k: 100, nprobe: nprobe)).map(\.id) }
-            let parameters = SearchParameters(k: 10, nprobe: nprobe)
+            var wideParameters = SearchParameters(k: 100, nprobe: nprobe)
+            wideParameters.rerankFactor = rerankFactor
+            let wide = try rows.map { try index.search($0, parameters: wideParameters).map(\.id) }
+            var parameters = SearchParameters(k: 10, nprobe: nprobe)
+            parameters.rerankFactor = rerankFactor
             let found = try rows.map { try index.search($0, parameters: parameters).map(\.id) }  // also warms up
             var done = 0
             let start = Date()

@@ -35,6 +35,9 @@ struct AnnEval: ParsableCommand {
     @Option(name: .customLong("min-seconds"), help: "Minimum timed work per nprobe.")
     var minSeconds = 1.0
 
+    @Option(name: .customLong("rerank-factor"), help: "SQ8 indexes: candidates re-ranked with full-precision vectors, as a multiple of k.")
+    var rerankFactor = SearchParameters().rerankFactor
+
     @Option(help: "For end-to-end figures: the store…")
     var store: String?
 
@@ -60,6 +63,7 @@ struct AnnEval: ParsableCommand {
 
     func run() throws {
         let probes = try parseList(nprobe, option: "--nprobe", as: Int.self, where: { $0 >= 1 }, expected: "a positive integer")
+        guard rerankFactor >= 1 else { throw ValidationError("--rerank-factor must be at least 1, not \(rerankFactor)") }
         let opened = try IVFIndex(path: index)
         let q = try VectorFile.readMatrix(queries)
         guard q.cols == opened.dimension else {
@@ -68,7 +72,8 @@ struct AnnEval: ParsableCommand {
         let printer = ProgressPrinter()
         printer.status("exact search for \(q.rows) queries over \(opened.metadata.count) vectors…")
         let truth = try ANNEvaluation.groundTruth(index: opened, queries: q)
-        let points = try ANNEvaluation.sweep(index: opened, queries: q, truth: truth, nprobes: probes, minSeconds: minSeconds) { p in
+        let points = try ANNEvaluation.sweep(index: opened, queries: q, truth: truth, nprobes: probes, minSeconds: minSeconds,
+                                                 rerankFactor: rerankFactor) { p in
             printer.status("nprobe \(p.nprobe): recall@10 \(String(format: "%.3f", p.recallAt10)), \(Int(p.qps)) q/s")
         }
         var endToEnd = [[String: Double]](repeating: [:], count: points.count)

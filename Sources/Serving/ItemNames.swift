@@ -1,0 +1,25 @@
+import Foundation
+import Store
+
+/// Raw item ids by dense id, remembered across requests: every top-K answer names its items,
+/// and a store query per item was a tenth of a request's work. Safe to keep for the daemon's
+/// life because the store never renames or reuses a committed dense id (items are only added;
+/// `DELETE /v1/items/{id}` removes the vector from the index, not the id from the store).
+final class ItemNames: Sendable {
+    /// Names kept at most; past it, lookups go to the store (a catalogue far larger than the
+    /// items that actually get recommended).
+    let capacity: Int
+    private let names = Locked<[Int: String]>([:])
+
+    init(capacity: Int = 2_000_000) { self.capacity = capacity }
+
+    var count: Int { names.withLock { $0.count } }
+
+    /// The raw id of a dense item id, from memory or from `store`; nil when the store has none.
+    func name(of dense: Int, store: InteractionStore) throws -> String? {
+        if let known = names.withLock({ $0[dense] }) { return known }
+        guard let raw = try store.rawID(of: .item, dense: dense) else { return nil }
+        names.withLock { if $0.count < capacity { $0[dense] = raw } }
+        return raw
+    }
+}
