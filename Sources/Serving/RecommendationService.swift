@@ -10,6 +10,8 @@ public struct ServingOptions: Sendable {
     public var indexPath: String
     public var defaultK = 10
     public var defaultNprobe = 8
+    /// SQ8 indexes: re-ranked candidates as a multiple of k.
+    public var rerankFactor = 4
     public var workerThreads = 2
     public var queueLimit = 256
     public var requestTimeout = Duration.milliseconds(1_000)

@@ -24,6 +24,8 @@ public struct QueryOptions: Sendable {
     public var k: Int
     public var nprobe: Int
     public var excludeSeen = true
+    /// SQ8 indexes: re-ranked candidates as a multiple of k.
+    public var rerankFactor = SearchParameters().rerankFactor
     /// Keep only items carrying this token of an item feature (`genres:Comedy`).
     public var filter: (feature: String, token: String)?
 
@@ -112,6 +114,7 @@ struct Recommender {
     private func search(_ vector: [Float], options: QueryOptions, exclude: Set<Int64>) throws -> [ScoredItem] {
         var parameters = SearchParameters(k: options.k, nprobe: options.nprobe)
         parameters.exclude = exclude
+        parameters.rerankFactor = options.rerankFactor
         if let filter = options.filter {
             guard try store.featureKind(of: .item, name: filter.feature) != nil else {
                 throw APIError.badRequest("unknown item feature '\(filter.feature)'", field: "filter")

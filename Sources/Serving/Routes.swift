@@ -124,6 +124,7 @@ public enum Routes {
                                       field: String(key))
         }
         var options = QueryOptions(k: service.options.defaultK, nprobe: service.options.defaultNprobe)
+        options.rerankFactor = service.options.rerankFactor
         if let k = query.get("k") {
             guard let value = Int(k), (1...1000).contains(value) else {
                 throw APIError.badRequest("k must be an integer from 1 to 1000, got '\(k)'", field: "k")

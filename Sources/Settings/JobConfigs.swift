@@ -119,6 +119,9 @@ public struct ServingConfig: DefaultedConfig, Sendable, Equatable {
     public var port = 8080
     public var defaultK = 10
     public var defaultNprobe = 8
+    /// SQ8 indexes: candidates re-ranked with full-precision vectors, as a multiple of k
+    /// (measure with `twotower ann-eval --rerank-factor`).
+    public var rerankFactor = 4
     /// Worker threads for CPU work; 0 uses the number of cores.
     public var workerThreads = 0
     public var queueLimit = 256
@@ -139,6 +142,7 @@ public struct ServingConfig: DefaultedConfig, Sendable, Equatable {
         try check((0...65_535).contains(port), "port", port, "0…65535")
         try check((1...1000).contains(defaultK), "default_k", defaultK, "1…1000")
         try check(defaultNprobe >= 1, "default_nprobe", defaultNprobe, "≥ 1")
+        try check(rerankFactor >= 1, "rerank_factor", rerankFactor, "≥ 1")
         try check(workerThreads >= 0, "worker_threads", workerThreads, "≥ 0 (0: one per core)")
         try check(queueLimit >= 1, "queue_limit", queueLimit, "≥ 1")
         try check(requestTimeoutMs >= 1, "request_timeout_ms", requestTimeoutMs, "≥ 1")

@@ -86,5 +86,8 @@ struct ValidationTests {
         var bad = ServingConfig()
         bad.defaultK = 0
         #expect(throws: ConfigError.self) { try bad.validate() }
+        var noRerank = ServingConfig()
+        noRerank.rerankFactor = 0
+        #expect { try noRerank.validate() } throws: { "\($0)".contains("rerank_factor") }
     }
 }

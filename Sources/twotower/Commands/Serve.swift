@@ -53,6 +53,7 @@ struct Serve: AsyncParsableCommand {
         options.port = port ?? c.port
         options.defaultK = c.defaultK
         options.defaultNprobe = c.defaultNprobe
+        options.rerankFactor = c.rerankFactor
         options.workerThreads = c.workerThreads > 0 ? c.workerThreads : ProcessInfo.processInfo.activeProcessorCount
         options.queueLimit = c.queueLimit
         options.requestTimeout = .milliseconds(c.requestTimeoutMs)
