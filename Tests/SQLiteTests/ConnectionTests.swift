@@ -2,9 +2,16 @@ import Foundation
 import SQLite
 import Testing
 
-func temporaryDatabasePath() -> String {
-    NSTemporaryDirectory() + "sqlite-tests-" + UUID().uuidString + ".sqlite"
-}
+/// One scratch directory per test process, removed when the process exits (the databases the
+/// tests open are not closed by every test, so they are not removed one by one).
+let scratchDirectory: String = {
+    let path = NSTemporaryDirectory() + "sqlite-tests-\(getpid())-" + UUID().uuidString
+    try! FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
+    atexit { try? FileManager.default.removeItem(atPath: scratchDirectory) }
+    return path
+}()
+
+func temporaryDatabasePath() -> String { scratchDirectory + "/" + UUID().uuidString + ".sqlite" }
 
 struct ConnectionTests {
     @Test func opensInWALModeWithABusyTimeout() throws {

@@ -3,7 +3,15 @@ import SQLite
 @testable import Store
 import Testing
 
-func temporaryStorePath() -> String { NSTemporaryDirectory() + "store-tests-" + UUID().uuidString + ".sqlite" }
+/// One scratch directory per test process, removed when the process exits.
+let scratchDirectory: String = {
+    let path = NSTemporaryDirectory() + "store-tests-\(getpid())-" + UUID().uuidString
+    try! FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
+    atexit { try? FileManager.default.removeItem(atPath: scratchDirectory) }
+    return path
+}()
+
+func temporaryStorePath() -> String { scratchDirectory + "/" + UUID().uuidString + ".sqlite" }
 
 /// A store holding `rows` of (user, item, timestamp).
 func makeStore(_ rows: [(String, String, Int64?)]) throws -> InteractionStore {
