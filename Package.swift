@@ -71,10 +71,12 @@ let package = Package(
             ]
         ),
 
+        // Scratch directories shared by the test targets (not part of the product).
+        .target(name: "TestScratch", path: "Tests/TestScratch"),
         .testTarget(name: "LMDBTests", dependencies: ["LMDB"]),
-        .testTarget(name: "SQLiteTests", dependencies: ["SQLite"]),
+        .testTarget(name: "SQLiteTests", dependencies: ["SQLite", "TestScratch"]),
         .testTarget(name: "LinearAlgebraTests", dependencies: ["LinearAlgebra", "Randomness"]),
-        .testTarget(name: "StoreTests", dependencies: ["Store", "SQLite"]),
+        .testTarget(name: "StoreTests", dependencies: ["Store", "SQLite", "TestScratch"]),
         .testTarget(name: "IngestionTests", dependencies: ["Ingestion", "Store", "SQLite"]),
         .testTarget(name: "SyntheticTests", dependencies: ["Synthetic", "Ingestion", "Store", "Settings"]),
         .testTarget(name: "SettingsTests", dependencies: ["Settings"]),
@@ -82,7 +84,7 @@ let package = Package(
         .testTarget(name: "EvaluationTests", dependencies: ["Evaluation", "LinearAlgebra", "Store"]),
         .testTarget(name: "VectorIndexTests", dependencies: ["VectorIndex", "LinearAlgebra", "Randomness", "LMDB", "CKernels"]),
         .testTarget(name: "ServingTests", dependencies: [
-            "Serving", "Model", "VectorIndex", "Store", "LinearAlgebra",
+            "Serving", "Model", "VectorIndex", "Store", "LinearAlgebra", "TestScratch",
             .product(name: "HummingbirdTesting", package: "hummingbird"),
         ]),
         .testTarget(name: "ReportTests", dependencies: ["Report"]),

@@ -1,17 +1,11 @@
 import Foundation
 import SQLite
+import TestScratch
 import Testing
 
-/// One scratch directory per test process, removed when the process exits (the databases the
-/// tests open are not closed by every test, so they are not removed one by one).
-let scratchDirectory: String = {
-    let path = NSTemporaryDirectory() + "sqlite-tests-\(getpid())-" + UUID().uuidString
-    try! FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
-    atexit { try? FileManager.default.removeItem(atPath: scratchDirectory) }
-    return path
-}()
-
-func temporaryDatabasePath() -> String { scratchDirectory + "/" + UUID().uuidString + ".sqlite" }
+/// Databases live in the process's scratch directory (removed at exit: not every test closes its
+/// database, so they are not removed one by one).
+func temporaryDatabasePath() -> String { Scratch.path("sqlite", suffix: ".sqlite") }
 
 struct ConnectionTests {
     @Test func opensInWALModeWithABusyTimeout() throws {

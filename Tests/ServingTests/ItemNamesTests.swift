@@ -1,12 +1,12 @@
 import Foundation
 @testable import Serving
 import Store
+import TestScratch
 import Testing
 
 @Suite struct ItemNamesTests {
     @Test func namesComeFromTheStoreAndStayWithinCapacity() throws {
-        let path = NSTemporaryDirectory() + "item-names-\(UUID().uuidString).sqlite"
-        defer { for suffix in ["", "-wal", "-shm"] { try? FileManager.default.removeItem(atPath: path + suffix) } }
+        let path = Scratch.path("item-names", suffix: ".sqlite")
         let store = try InteractionStore(path: path)
         let (a, b) = try store.connection.transaction {
             let w = try StoreWriter(store: store)

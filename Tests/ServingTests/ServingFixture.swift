@@ -5,9 +5,11 @@ import ModelStore
 import Serving
 import Settings
 import Store
+import TestScratch
 import VectorIndex
 
-/// A small real deployment in a temporary directory: a store with features and a leave-last-out
+/// A small real deployment in a scratch directory (removed by `remove()`, and in any case when the
+/// test process exits): a store with features and a leave-last-out
 /// split, a trained checkpoint with a history encoder, and an IVF index of its item embeddings.
 struct ServingFixture {
     let directory: String
@@ -19,7 +21,7 @@ struct ServingFixture {
     var indexPath: String { directory + "/index" }
 
     init(seed: UInt64 = 1) throws {
-        directory = NSTemporaryDirectory() + "serving-tests-" + UUID().uuidString
+        directory = Scratch.path("serving")
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         let store = try InteractionStore(path: directory + "/store.sqlite")
         // 40 users in 4 groups; group g likes items g*15 ..< g*15+15 of 60; items carry a genre

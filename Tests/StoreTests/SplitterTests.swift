@@ -1,17 +1,11 @@
 import Foundation
 import SQLite
 @testable import Store
+import TestScratch
 import Testing
 
-/// One scratch directory per test process, removed when the process exits.
-let scratchDirectory: String = {
-    let path = NSTemporaryDirectory() + "store-tests-\(getpid())-" + UUID().uuidString
-    try! FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
-    atexit { try? FileManager.default.removeItem(atPath: scratchDirectory) }
-    return path
-}()
-
-func temporaryStorePath() -> String { scratchDirectory + "/" + UUID().uuidString + ".sqlite" }
+/// Stores live in the process's scratch directory, removed at exit.
+func temporaryStorePath() -> String { Scratch.path("store", suffix: ".sqlite") }
 
 /// A store holding `rows` of (user, item, timestamp).
 func makeStore(_ rows: [(String, String, Int64?)]) throws -> InteractionStore {
