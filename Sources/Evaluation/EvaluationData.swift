@@ -20,12 +20,16 @@ public struct EvaluationData: Sendable {
     /// Users with at least one held-out item.
     public var evaluatedUsers: [Int] { (0..<userCount).filter { !heldOut[$0].isEmpty } }
 
-    /// Reads split `split` from a store: `part` is held out and the train part is masked (as the
-    /// LightGCN protocol and `../shared/peers/recsys_eval.py` do).
+    /// Reads split `split` from a store: `part` is held out and the items the user is known to
+    /// have before it are masked — the train part, and for the test part also the validation part
+    /// (as the LightGCN protocol and `../shared/peers` do: they mask train + validation at test time).
     public static func load(store: InteractionStore, split: String, part: SplitPart) throws -> EvaluationData {
         let users = try store.count("users"), items = try store.count("items")
         var masked = [[Int32]](repeating: [], count: users), heldOut = [[Int32]](repeating: [], count: users)
         try store.forEachInteraction(split: split, part: .train) { u, i in masked[u].append(Int32(i)) }
+        if part == .test {
+            try store.forEachInteraction(split: split, part: .validation) { u, i in masked[u].append(Int32(i)) }
+        }
         try store.forEachInteraction(split: split, part: part) { u, i in heldOut[u].append(Int32(i)) }
         return EvaluationData(userCount: users, itemCount: items, masked: masked, heldOut: heldOut)
     }

@@ -81,6 +81,31 @@ public enum Checkpoint {
     }
 
     public static func load(from directory: String) throws -> (model: TwoTowerModel, info: CheckpointInfo) {
+        let (path, data, info, start) = try open(directory)
+        var model = TwoTowerModel(architecture: info.resolvedArchitecture, seed: 0, initialize: false)
+        let shapes = model.parameters
+        let floats = shapes.reduce(0) { $0 + $1.values.count }
+        guard data.count == start + 4 * floats else {
+            throw CheckpointError.unreadable(path: path, reason: "expected \(4 * floats) bytes of weights, found \(data.count - start)")
+        }
+        var offset = start
+        model.parameters = shapes.map { shape in
+            var values = [Float](repeating: 0, count: shape.values.count)
+            values.withUnsafeMutableBytes { dst in
+                data.withUnsafeBytes { dst.copyMemory(from: UnsafeRawBufferPointer(rebasing: $0[offset..<(offset + dst.count)])) }
+            }
+            offset += 4 * values.count
+            return Matrix(rows: shape.rows, cols: shape.cols, values: values)
+        }
+        return (model, info)
+    }
+
+    /// The header of a checkpoint (what it was trained on, its shape and config) without its
+    /// weights: for commands that only need to know which store split a model belongs to.
+    public static func info(in directory: String) throws -> CheckpointInfo { try open(directory).info }
+
+    /// The mapped file, its decoded header and the byte offset where the weights start.
+    private static func open(_ directory: String) throws -> (path: String, data: Data, info: CheckpointInfo, weights: Int) {
         let path = FileManager.default.fileExists(atPath: directory + "/model.ckpt") ? file(in: directory) : directory
         // Mapped, not read: the weights are copied once, straight into the model's matrices.
         guard let data = try? Data(contentsOf: URL(fileURLWithPath: path), options: .alwaysMapped) else {
@@ -101,23 +126,6 @@ public enum Checkpoint {
         guard version.formatVersion <= formatVersion else {
             throw CheckpointError.fromTheFuture(path: path, found: version.formatVersion, supported: formatVersion)
         }
-        let info = try decoder.decode(CheckpointInfo.self, from: header)
-        var model = TwoTowerModel(architecture: info.resolvedArchitecture, seed: 0, initialize: false)
-        let shapes = model.parameters
-        let floats = shapes.reduce(0) { $0 + $1.values.count }
-        let start = jsonStart + length
-        guard data.count == start + 4 * floats else {
-            throw CheckpointError.unreadable(path: path, reason: "expected \(4 * floats) bytes of weights, found \(data.count - start)")
-        }
-        var offset = start
-        model.parameters = shapes.map { shape in
-            var values = [Float](repeating: 0, count: shape.values.count)
-            values.withUnsafeMutableBytes { dst in
-                data.withUnsafeBytes { dst.copyMemory(from: UnsafeRawBufferPointer(rebasing: $0[offset..<(offset + dst.count)])) }
-            }
-            offset += 4 * values.count
-            return Matrix(rows: shape.rows, cols: shape.cols, values: values)
-        }
-        return (model, info)
+        return (path, data, try decoder.decode(CheckpointInfo.self, from: header), jsonStart + length)
     }
 }

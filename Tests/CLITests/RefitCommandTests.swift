@@ -32,6 +32,15 @@ struct RefitCommandTests {
                                  "--split-name", "base", "--json"])
         let validatedMetrics = try JSONSerialization.jsonObject(with: Data(validated.stdout.utf8)) as? [String: Any]
         #expect(validatedMetrics?["recall@20"] is Double)
+        // Without --split-name (the store has two splits) a model is evaluated on the split it was
+        // trained on: the refit model on base, the validated one on base-val. base-val's test part
+        // is base's, and at test time its validation part is masked too, so with these ID-only
+        // towers the validated model scores the same on either.
+        let implicit = try run(["evaluate", "--store", dir.file("s.sqlite"), "--model", dir.file("model"), "--split", "test", "--json"])
+        #expect(implicit.stdout == evaluate.stdout && implicit.stderr.contains("'base'"))
+        let onOwnSplit = try run(["evaluate", "--store", dir.file("s.sqlite"), "--model", dir.file("model/validated"), "--split", "test", "--json"])
+        #expect(onOwnSplit.stderr.contains("'base-val'"))
+        #expect(onOwnSplit.stdout == validated.stdout)
         #expect(try Data(contentsOf: URL(fileURLWithPath: dir.file("model/model.ckpt")))
                     != Data(contentsOf: URL(fileURLWithPath: dir.file("model/validated/model.ckpt"))))
 

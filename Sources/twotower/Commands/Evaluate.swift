@@ -23,7 +23,7 @@ struct Evaluate: ParsableCommand {
     @Option(help: "The SQLite store.")
     var store: String
 
-    @Option(name: .customLong("split-name"), help: "The split to evaluate (see `twotower stats`).")
+    @Option(name: .customLong("split-name"), help: "The split to evaluate (see `twotower stats`). Default: the store's only split, else for a model directory the split its model was trained on (the refit split after a refit).")
     var splitName: String?
 
     @Option(help: "The held-out part: test or validation.")
@@ -50,7 +50,7 @@ struct Evaluate: ParsableCommand {
             throw ValidationError("--split must be test or validation, not '\(split)'")
         }
         let names = try opened.splitNames()
-        guard let name = splitName ?? (names.count == 1 ? names[0] : nil) else {
+        guard let name = try splitName ?? (names.count == 1 ? names[0] : nil) ?? trainedSplit(among: names) else {
             throw ValidationError("the store has splits \(names.joined(separator: ", ")); choose one with --split-name")
         }
         let ks = try parseList(k, option: "--k", as: Int.self, where: { $0 >= 1 }, expected: "a positive integer")
@@ -80,6 +80,7 @@ struct Evaluate: ParsableCommand {
             metrics = FullRankingEvaluator.evaluate(EmbeddingScorer(users: loaded.userEmbeddings(), items: loaded.itemEmbeddings()), data: data, ks: ks)
         }
         let seconds = Date().timeIntervalSince(started)
+        if splitName == nil && names.count > 1 { FileHandle.standardError.write(Data("evaluating split '\(name)', the one the model was trained on\n".utf8)) }
         if json {
             print(try jsonText(metrics))
         } else {
@@ -90,5 +91,13 @@ struct Evaluate: ParsableCommand {
             print("\(model) on split '\(name)' (\(part.name)), \(Format.count(metrics.users)) users, \(String(format: "%.2f", seconds)) s")
             print(Format.table(rows))
         }
+    }
+
+    /// The split a model directory's checkpoint names, when the store has it: the split whose
+    /// test part the model never saw in training.
+    private func trainedSplit(among names: [String]) throws -> String? {
+        guard !["popularity", "embeddings"].contains(model), FileManager.default.fileExists(atPath: model) else { return nil }
+        let trained = try Checkpoint.info(in: model).split
+        return names.contains(trained) ? trained : nil
     }
 }
