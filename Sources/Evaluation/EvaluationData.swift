@@ -26,10 +26,7 @@ public struct EvaluationData: Sendable {
     public static func load(store: InteractionStore, split: String, part: SplitPart) throws -> EvaluationData {
         let users = try store.count("users"), items = try store.count("items")
         var masked = [[Int32]](repeating: [], count: users), heldOut = [[Int32]](repeating: [], count: users)
-        try store.forEachInteraction(split: split, part: .train) { u, i in masked[u].append(Int32(i)) }
-        if part == .test {
-            try store.forEachInteraction(split: split, part: .validation) { u, i in masked[u].append(Int32(i)) }
-        }
+        try store.forEachInteraction(split: split, parts: part.knownBefore) { u, i in masked[u].append(Int32(i)) }
         try store.forEachInteraction(split: split, part: part) { u, i in heldOut[u].append(Int32(i)) }
         return EvaluationData(userCount: users, itemCount: items, masked: masked, heldOut: heldOut)
     }

@@ -9,8 +9,14 @@ import Store
 public enum ModelData {
     /// Each user's training items of `split`, oldest first.
     public static func trainingHistories(store: InteractionStore, split: String, users: Int) throws -> [[Int32]] {
+        try histories(store: store, split: split, before: .validation, users: users)
+    }
+
+    /// Each user's items known before `part` of `split` is held out, oldest first: the train part
+    /// before validation, train and validation before test.
+    public static func histories(store: InteractionStore, split: String, before part: SplitPart, users: Int) throws -> [[Int32]] {
         var histories = [[Int32]](repeating: [], count: users)
-        try store.forEachInteraction(split: split, part: .train) { u, i in histories[u].append(Int32(i)) }
+        try store.forEachInteraction(split: split, parts: part.knownBefore) { u, i in histories[u].append(Int32(i)) }
         return histories
     }
 
@@ -53,13 +59,13 @@ public enum ModelData {
     }
 
     /// Everything a model reads for offline inference over a split: features and the users'
-    /// training histories (empty for an ID-only model).
+    /// histories — given, or the items known before `part` (empty for a model without history).
     public static func inputs(store: InteractionStore, architecture a: ModelArchitecture, split: String,
-                       histories: [[Int32]]? = nil) throws -> ModelInputs {
+                       histories: [[Int32]]? = nil, before part: SplitPart = .validation) throws -> ModelInputs {
         ModelInputs(userFeatures: try features(store: store, entity: .user, spec: a.user),
                     itemFeatures: try features(store: store, entity: .item, spec: a.item),
                     histories: a.history == nil ? (histories ?? [])
-                        : try histories ?? trainingHistories(store: store, split: split, users: a.user.count))
+                        : try histories ?? Self.histories(store: store, split: split, before: part, users: a.user.count))
     }
 }
 
@@ -70,15 +76,17 @@ public struct LoadedModel: Sendable {
     public let inputs: ModelInputs
 
     /// Loads `path`; features and histories come from `store` (default: the store it was
-    /// trained on) and the training part of `split` (default: the checkpoint's split). Evaluating
-    /// a split's test part reads histories from its train part: all that is known before the test.
-    public static func load(_ path: String, store: InteractionStore? = nil, split: String? = nil) throws -> LoadedModel {
+    /// trained on) and `split` (default: the checkpoint's split). Histories hold what is known
+    /// before `heldOut`: for the test part (the default, as for serving-like offline use) the
+    /// train and validation parts, for the validation part the train part alone.
+    public static func load(_ path: String, store: InteractionStore? = nil, split: String? = nil,
+                            heldOut: SplitPart = .test) throws -> LoadedModel {
         let (model, info) = try Checkpoint.load(from: path)
         let a = model.architecture
         let needsStore = a.history != nil || a.user.tokenRows > 0 || a.item.tokenRows > 0 || !a.user.numeric.isEmpty || !a.item.numeric.isEmpty
         guard needsStore else { return LoadedModel(model: model, info: info, inputs: .none) }
         let opened = try store ?? InteractionStore(path: info.store, create: false)
-        return LoadedModel(model: model, info: info, inputs: try ModelData.inputs(store: opened, architecture: a, split: split ?? info.split))
+        return LoadedModel(model: model, info: info, inputs: try ModelData.inputs(store: opened, architecture: a, split: split ?? info.split, before: heldOut))
     }
 
     public var userCount: Int { model.architecture.user.count }

@@ -24,6 +24,10 @@ public enum SplitPart: Int, Sendable, CaseIterable, Codable {
     case train = 0, validation = 1, test = 2
 
     public var name: String { self == .train ? "train" : self == .validation ? "validation" : "test" }
+
+    /// The parts known before this one is held out: what evaluation masks and what user histories
+    /// hold (train before validation; train and validation before test).
+    public var knownBefore: [SplitPart] { SplitPart.allCases.filter { $0.rawValue < rawValue } }
 }
 
 /// The SQLite file holding everything TwoTower knows about a data set: id maps, interactions,
@@ -136,12 +140,19 @@ public final class InteractionStore {
     /// Visits the (user, item) pairs of one part of a split, ordered by user then time then item.
     public func forEachInteraction(split: String, part: SplitPart,
                                    _ body: (_ user: Int, _ item: Int) throws -> Void) throws {
+        try forEachInteraction(split: split, parts: [part], body)
+    }
+
+    /// The interactions of several parts of a split, merged per user in time order.
+    public func forEachInteraction(split: String, parts: [SplitPart],
+                                   _ body: (_ user: Int, _ item: Int) throws -> Void) throws {
+        guard !parts.isEmpty else { return }
         let id = try splitID(named: split)
         let statement = try connection.cached("""
             SELECT i.user, i.item FROM split_parts p JOIN interactions i ON i.id = p.interaction
-            WHERE p.split = ? AND p.part = ? ORDER BY i.user, i.ts, i.item
+            WHERE p.split = ? AND p.part IN (\(parts.map { String($0.rawValue) }.joined(separator: ","))) ORDER BY i.user, i.ts, i.item
             """)
-        try statement.query(.integer(Int64(id)), .integer(Int64(part.rawValue))) { row in
+        try statement.query(.integer(Int64(id))) { row in
             try body(row.int(0), row.int(1))
         }
     }

@@ -55,6 +55,25 @@ struct SplitterTests {
         #expect(counts[.train] == 6 && counts[.validation] == 2 && counts[.test] == 4)
     }
 
+    /// What evaluation masks and user histories hold: the parts before the held-out one, merged
+    /// per user in time order (the validation item after the train items it follows).
+    @Test func partsKnownBeforeAHeldOutPartComeMergedInTimeOrder() throws {
+        #expect(SplitPart.test.knownBefore == [.train, .validation])
+        #expect(SplitPart.validation.knownBefore == [.train] && SplitPart.train.knownBefore.isEmpty)
+        let store = try makeStore([("u1", "a", 1), ("u1", "b", 2), ("u1", "c", 3), ("u1", "d", 4), ("u2", "a", 5), ("u2", "c", 6), ("u2", "b", 7)])
+        _ = try Splitter(store: store).split(name: "llo", method: .leaveLastOut)
+        func visit(_ parts: [SplitPart]) throws -> [String] {
+            var out: [String] = []
+            try store.forEachInteraction(split: "llo", parts: parts) { u, i in
+                out.append("\(try store.rawID(of: .user, dense: u) ?? "?"):\(try store.rawID(of: .item, dense: i) ?? "?")")
+            }
+            return out
+        }
+        #expect(try visit(SplitPart.test.knownBefore) == ["u1:a", "u1:b", "u1:c", "u2:a", "u2:c"])
+        #expect(try visit(SplitPart.validation.knownBefore) == ["u1:a", "u1:b", "u2:a"])
+        #expect(try visit([]).isEmpty)
+    }
+
     @Test func timeOrderedSplitsRefuseInteractionsWithoutTimestamps() throws {
         let store = try makeStore([("u1", "i1", nil), ("u1", "i2", 3)])
         #expect(throws: StoreError.self) { try Splitter(store: store).split(name: "x", method: .leaveLastOut) }

@@ -3,6 +3,7 @@ import Serving
 import Settings
 import Evaluation
 import Foundation
+import ModelStore
 import Ingestion
 import LinearAlgebra
 import Model
@@ -122,7 +123,11 @@ struct Demo: AsyncParsableCommand {
                 .run { print("    " + $0) }
         }
         let indexSettings = try ConfigLoader.load(IndexConfig.self, from: indexConfig)
-        let itemVectors = outcome.model.itemEmbeddings(outcome.inputs), userVectors = outcome.model.userEmbeddings(outcome.inputs)
+        // Test-time user vectors read the histories known before the test (train and validation).
+        let testInputs = outcome.model.architecture.history == nil ? outcome.inputs
+            : try ModelData.inputs(store: InteractionStore(path: storePath, create: false), architecture: outcome.model.architecture,
+                                   split: trainSplit, before: .test)
+        let itemVectors = outcome.model.itemEmbeddings(testInputs), userVectors = outcome.model.userEmbeddings(testInputs)
         let indexPath = (directory as NSString).appendingPathComponent("index")
         var parameters = BuildParameters(nlist: indexSettings.nlist > 0 ? indexSettings.nlist : max(1, Int(4 * Double(itemVectors.rows).squareRoot())))
         parameters.metric = Metric(name: indexSettings.metric) ?? .innerProduct
