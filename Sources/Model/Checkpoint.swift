@@ -81,6 +81,38 @@ public enum Checkpoint {
     }
 
     public static func load(from directory: String) throws -> (model: TwoTowerModel, info: CheckpointInfo) {
+        let loaded = try load(from: directory, fingerprint: false)
+        return (loaded.model, loaded.info)
+    }
+
+    /// Loads a checkpoint with a fingerprint (16 hex digits) of the very bytes its weights came
+    /// from: a server names the version that serves, and a checkpoint renamed into place while it
+    /// loads cannot lend it the other file's name.
+    public static func loadFingerprinted(from directory: String) throws -> (model: TwoTowerModel, info: CheckpointInfo, fingerprint: String) {
+        let loaded = try load(from: directory, fingerprint: true)
+        return (loaded.model, loaded.info, loaded.fingerprint ?? "")
+    }
+
+    /// A 64-bit FNV-1a-style hash over 8-byte words (then the tail bytes): a change of any byte
+    /// changes it; not cryptographic.
+    public static func fingerprint(of data: Data) -> String {
+        var hash: UInt64 = 0xcbf2_9ce4_8422_2325
+        data.withUnsafeBytes { bytes in
+            let words = bytes.count / 8
+            for w in 0..<words {
+                hash ^= bytes.loadUnaligned(fromByteOffset: 8 * w, as: UInt64.self)
+                hash = hash &* 0x100_0000_01b3
+            }
+            for b in bytes[(8 * words)...] {
+                hash ^= UInt64(b)
+                hash = hash &* 0x100_0000_01b3
+            }
+        }
+        let hex = String(hash, radix: 16)
+        return String(repeating: "0", count: 16 - hex.count) + hex
+    }
+
+    private static func load(from directory: String, fingerprint: Bool) throws -> (model: TwoTowerModel, info: CheckpointInfo, fingerprint: String?) {
         let (path, data, info, start) = try open(directory)
         var model = TwoTowerModel(architecture: info.resolvedArchitecture, seed: 0, initialize: false)
         let shapes = model.parameters
@@ -97,7 +129,7 @@ public enum Checkpoint {
             offset += 4 * values.count
             return Matrix(rows: shape.rows, cols: shape.cols, values: values)
         }
-        return (model, info)
+        return (model, info, fingerprint ? Self.fingerprint(of: data) : nil)
     }
 
     /// The header of a checkpoint (what it was trained on, its shape and config) without its

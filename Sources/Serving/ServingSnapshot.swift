@@ -8,7 +8,7 @@ import VectorIndex
 public final class ServingSnapshot: Sendable {
     public let model: TwoTowerModel
     public let info: CheckpointInfo
-    /// A hash of the checkpoint file: changes whenever the weights do.
+    /// A hash of the checkpoint's bytes as loaded: changes whenever the weights do.
     public let modelVersion: String
     public let index: IVFIndex
     /// The index version directory's name.
@@ -25,26 +25,12 @@ public final class ServingSnapshot: Sendable {
     /// Loads the checkpoint in `modelPath` and the current version of the index at `indexPath`.
     /// - Throws: when either cannot be read, or their dimensions differ.
     public static func load(modelPath: String, indexPath: String) throws -> ServingSnapshot {
-        let (model, info) = try Checkpoint.load(from: modelPath)
-        let file = FileManager.default.fileExists(atPath: Checkpoint.file(in: modelPath)) ? Checkpoint.file(in: modelPath) : modelPath
+        let (model, info, version) = try Checkpoint.loadFingerprinted(from: modelPath)
         let index = try IVFIndex(path: indexPath, writable: true)
         guard index.dimension == model.dimension else {
             throw APIError(.conflict, code: "inconsistent",
                            "the index at \(indexPath) holds \(index.dimension)-dimensional vectors; the model at \(modelPath) makes \(model.dimension)")
         }
-        return ServingSnapshot(model: model, info: info, modelVersion: try fingerprint(of: file), index: index)
-    }
-
-    /// FNV-1a over the file, 12 hex digits.
-    static func fingerprint(of path: String) throws -> String {
-        let data = try Data(contentsOf: URL(fileURLWithPath: path), options: .alwaysMapped)
-        var hash: UInt64 = 0xcbf2_9ce4_8422_2325
-        data.withUnsafeBytes { bytes in
-            for b in bytes {
-                hash ^= UInt64(b)
-                hash = hash &* 0x100_0000_01b3
-            }
-        }
-        return String(String(hash, radix: 16).suffix(12))
+        return ServingSnapshot(model: model, info: info, modelVersion: version, index: index)
     }
 }

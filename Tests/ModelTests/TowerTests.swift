@@ -113,6 +113,23 @@ struct TowerTests {
         #expect(loadedInfo.architecture == model.architecture)
         #expect(loaded.userEmbeddings(inputs) == model.userEmbeddings(inputs))
         #expect(loaded.itemEmbeddings(inputs) == model.itemEmbeddings(inputs))
+
+        // The fingerprint is of the bytes loaded: equal for the same file, different after one
+        // weight changes, and flipping its first or its last byte changes it.
+        let (_, _, version) = try Checkpoint.loadFingerprinted(from: dir)
+        let bytes = try Data(contentsOf: URL(fileURLWithPath: Checkpoint.file(in: dir)))
+        #expect(version.count == 16 && version == Checkpoint.fingerprint(of: bytes))
+        var changed = model
+        var params = changed.parameters
+        params[0].values[0] += 1
+        changed.parameters = params
+        try Checkpoint.save(changed, info: info, to: dir)
+        #expect(try Checkpoint.loadFingerprinted(from: dir).fingerprint != version)
+        for position in [0, bytes.count - 1] {
+            var flipped = bytes
+            flipped[position] ^= 1
+            #expect(Checkpoint.fingerprint(of: flipped) != version)
+        }
     }
 
     @Test func streamingFrequencyConvergesToTheTrueRate() {
