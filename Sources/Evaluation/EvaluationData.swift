@@ -5,7 +5,8 @@ import Store
 public struct EvaluationData: Sendable {
     public let userCount: Int
     public let itemCount: Int
-    /// Per user: items removed from the ranking.
+    /// Per user: items removed from the ranking. After `load`, the items known before the
+    /// held-out part, oldest first: also the history a user tower reads at that point.
     public let masked: [[Int32]]
     /// Per user: the held-out items.
     public let heldOut: [[Int32]]

@@ -81,7 +81,7 @@ public enum Checkpoint {
     }
 
     public static func load(from directory: String) throws -> (model: TwoTowerModel, info: CheckpointInfo) {
-        let loaded = try load(from: directory, fingerprint: false)
+        let loaded = try decode(directory)
         return (loaded.model, loaded.info)
     }
 
@@ -89,8 +89,8 @@ public enum Checkpoint {
     /// from: a server names the version that serves, and a checkpoint renamed into place while it
     /// loads cannot lend it the other file's name.
     public static func loadFingerprinted(from directory: String) throws -> (model: TwoTowerModel, info: CheckpointInfo, fingerprint: String) {
-        let loaded = try load(from: directory, fingerprint: true)
-        return (loaded.model, loaded.info, loaded.fingerprint ?? "")
+        let loaded = try decode(directory)
+        return (loaded.model, loaded.info, fingerprint(of: loaded.bytes))
     }
 
     /// A 64-bit FNV-1a-style hash over 8-byte words (then the tail bytes): a change of any byte
@@ -112,7 +112,8 @@ public enum Checkpoint {
         return String(repeating: "0", count: 16 - hex.count) + hex
     }
 
-    private static func load(from directory: String, fingerprint: Bool) throws -> (model: TwoTowerModel, info: CheckpointInfo, fingerprint: String?) {
+    /// The model and header of a checkpoint, with the mapped bytes they were read from.
+    private static func decode(_ directory: String) throws -> (model: TwoTowerModel, info: CheckpointInfo, bytes: Data) {
         let (path, data, info, start) = try open(directory)
         var model = TwoTowerModel(architecture: info.resolvedArchitecture, seed: 0, initialize: false)
         let shapes = model.parameters
@@ -129,7 +130,7 @@ public enum Checkpoint {
             offset += 4 * values.count
             return Matrix(rows: shape.rows, cols: shape.cols, values: values)
         }
-        return (model, info, fingerprint ? Self.fingerprint(of: data) : nil)
+        return (model, info, data)
     }
 
     /// The header of a checkpoint (what it was trained on, its shape and config) without its

@@ -78,15 +78,17 @@ public struct LoadedModel: Sendable {
     /// Loads `path`; features and histories come from `store` (default: the store it was
     /// trained on) and `split` (default: the checkpoint's split). Histories hold what is known
     /// before `heldOut`: for the test part (the default, as for serving-like offline use) the
-    /// train and validation parts, for the validation part the train part alone.
+    /// train and validation parts, for the validation part the train part alone. `histories`, when
+    /// given (e.g. an evaluation's masked lists, which are the same), are used instead of reading them.
     public static func load(_ path: String, store: InteractionStore? = nil, split: String? = nil,
-                            heldOut: SplitPart = .test) throws -> LoadedModel {
+                            heldOut: SplitPart = .test, histories: [[Int32]]? = nil) throws -> LoadedModel {
         let (model, info) = try Checkpoint.load(from: path)
         let a = model.architecture
         let needsStore = a.history != nil || a.user.tokenRows > 0 || a.item.tokenRows > 0 || !a.user.numeric.isEmpty || !a.item.numeric.isEmpty
         guard needsStore else { return LoadedModel(model: model, info: info, inputs: .none) }
         let opened = try store ?? InteractionStore(path: info.store, create: false)
-        return LoadedModel(model: model, info: info, inputs: try ModelData.inputs(store: opened, architecture: a, split: split ?? info.split, before: heldOut))
+        return LoadedModel(model: model, info: info, inputs: try ModelData.inputs(store: opened, architecture: a, split: split ?? info.split,
+                                                                                   histories: histories, before: heldOut))
     }
 
     public var userCount: Int { model.architecture.user.count }

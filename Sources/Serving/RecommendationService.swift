@@ -1,5 +1,6 @@
 import Foundation
 import Store
+import VectorIndex
 
 /// Where the daemon reads from and how it behaves; `Settings.ServingConfig` fills it.
 public struct ServingOptions: Sendable {
@@ -11,7 +12,7 @@ public struct ServingOptions: Sendable {
     public var defaultK = 10
     public var defaultNprobe = 8
     /// SQ8 indexes: re-ranked candidates as a multiple of k.
-    public var rerankFactor = 4
+    public var rerankFactor = SearchParameters().rerankFactor
     public var workerThreads = 2
     public var queueLimit = 256
     public var requestTimeout = Duration.milliseconds(1_000)

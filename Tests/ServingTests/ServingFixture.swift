@@ -9,8 +9,8 @@ import TestScratch
 import VectorIndex
 
 /// A small real deployment in a scratch directory (removed by `remove()`, and in any case when the
-/// test process exits): a store with features and a leave-last-out
-/// split, a trained checkpoint with a history encoder, and an IVF index of its item embeddings.
+/// test process exits): a store with features and a leave-last-out split, a trained checkpoint
+/// with a history encoder, and an IVF index of its item embeddings.
 struct ServingFixture {
     let directory: String
     let options: ServingOptions

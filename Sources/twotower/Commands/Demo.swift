@@ -3,7 +3,6 @@ import Serving
 import Settings
 import Evaluation
 import Foundation
-import ModelStore
 import Ingestion
 import LinearAlgebra
 import Model
@@ -123,10 +122,12 @@ struct Demo: AsyncParsableCommand {
                 .run { print("    " + $0) }
         }
         let indexSettings = try ConfigLoader.load(IndexConfig.self, from: indexConfig)
-        // Test-time user vectors read the histories known before the test (train and validation).
-        let testInputs = outcome.model.architecture.history == nil ? outcome.inputs
-            : try ModelData.inputs(store: InteractionStore(path: storePath, create: false), architecture: outcome.model.architecture,
-                                   split: trainSplit, before: .test)
+        let store = try InteractionStore(path: storePath, create: false)
+        let test = try EvaluationData.load(store: store, split: trainSplit, part: .test)
+        // Test-time user vectors read the histories known before the test (train and validation):
+        // the lists the evaluation masks.
+        var testInputs = outcome.inputs
+        if outcome.model.architecture.history != nil { testInputs.histories = test.masked }
         let itemVectors = outcome.model.itemEmbeddings(testInputs), userVectors = outcome.model.userEmbeddings(testInputs)
         let indexPath = (directory as NSString).appendingPathComponent("index")
         var parameters = BuildParameters(nlist: indexSettings.nlist > 0 ? indexSettings.nlist : max(1, Int(4 * Double(itemVectors.rows).squareRoot())))
@@ -137,8 +138,6 @@ struct Demo: AsyncParsableCommand {
             try IndexBuilder.build(vectors: itemVectors, parameters: parameters, into: indexPath)
         }
         let nprobe = indexSettings.nprobe
-        let store = try InteractionStore(path: storePath, create: false)
-        let test = try EvaluationData.load(store: store, split: trainSplit, part: .test)
         // The index is opened here and closed before the daemon opens it (LMDB allows one handle per process).
         let (exact, through, ann) = try { () throws -> (RankingMetrics, RankingMetrics, ANNPoint) in
             let index = try IVFIndex(path: indexPath)

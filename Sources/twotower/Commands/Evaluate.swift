@@ -73,7 +73,7 @@ struct Evaluate: ParsableCommand {
             guard FileManager.default.fileExists(atPath: model) else {
                 throw ValidationError("--model '\(model)' is not popularity, embeddings, or a model directory")
             }
-            let loaded = try LoadedModel.load(model, store: opened, split: name, heldOut: part)
+            let loaded = try LoadedModel.load(model, store: opened, split: name, histories: data.masked)
             guard loaded.userCount == data.userCount, loaded.itemCount == data.itemCount else {
                 throw ValidationError("the model has \(loaded.userCount) users and \(loaded.itemCount) items; the store has \(data.userCount) and \(data.itemCount)")
             }
