@@ -8,11 +8,12 @@ public struct ModelGradients: Sendable {
     public var itemIDs: SparseGradient
     public var itemTokens: SparseGradient?
     public var history: SparseGradient?
+    public var historyWeights: SparseGradient?
     public var userDense: [Matrix]
     public var itemDense: [Matrix]
 
     private var matrices: [Matrix] {
-        [userIDs.values, itemIDs.values] + [userTokens, itemTokens, history].compactMap { $0?.values } + userDense + itemDense
+        [userIDs.values, itemIDs.values] + [userTokens, itemTokens, history, historyWeights].compactMap { $0?.values } + userDense + itemDense
     }
 
     /// The global L2 norm over every gradient.
@@ -31,6 +32,7 @@ public struct ModelGradients: Sendable {
         if let t = userTokens { userTokens!.values = scaled(t.values) }
         if let t = itemTokens { itemTokens!.values = scaled(t.values) }
         if let t = history { history!.values = scaled(t.values) }
+        if let t = historyWeights { historyWeights!.values = scaled(t.values) }
         userDense = userDense.map(scaled)
         itemDense = itemDense.map(scaled)
     }
@@ -40,7 +42,7 @@ public struct ModelGradients: Sendable {
 /// per tower's dense layers, and the accumulators that gather sparse gradients.
 public struct ModelOptimizer: Sendable {
     var userIDs, itemIDs: LazyAdam
-    var userTokens, itemTokens, history: LazyAdam?
+    var userTokens, itemTokens, history, historyWeights: LazyAdam?
     var userDense, itemDense: DenseAdam
     var accumulators: [SparseAccumulator?]
 
@@ -51,6 +53,7 @@ public struct ModelOptimizer: Sendable {
             userTokens?.learningRate = learningRate
             itemTokens?.learningRate = learningRate
             history?.learningRate = learningRate
+            historyWeights?.learningRate = learningRate
             userDense.learningRate = learningRate
             itemDense.learningRate = learningRate
         }
@@ -69,11 +72,12 @@ public struct ModelOptimizer: Sendable {
         userTokens = lazy(model.user.tokens)
         itemTokens = lazy(model.item.tokens)
         history = lazy(model.historyTable)
+        historyWeights = lazy(model.historyWeights)
         userDense = DenseAdam(shapes: model.user.denseParameters, learningRate: learningRate)
         itemDense = DenseAdam(shapes: model.item.denseParameters, learningRate: learningRate)
         userDense.weightDecay = weightDecay
         itemDense.weightDecay = weightDecay
-        accumulators = [model.user.ids, model.item.ids, model.user.tokens, model.item.tokens, model.historyTable].map { table in
+        accumulators = [model.user.ids, model.item.ids, model.user.tokens, model.item.tokens, model.historyTable, model.historyWeights].map { table in
             table.map { SparseAccumulator(rows: $0.count, dimension: $0.dimension) }
         }
     }
@@ -84,12 +88,15 @@ public struct ModelOptimizer: Sendable {
                                   extraCache: Tower.Cache?, dExtra: Matrix?) -> ModelGradients {
         var userIDAcc = accumulators[0]!, itemIDAcc = accumulators[1]!
         var userTokenAcc = accumulators[2], itemTokenAcc = accumulators[3], historyAcc = accumulators[4]
+        var weightAcc = accumulators[5]
         let user = model.user.backward(cache: userCache, gradient: dUsers, ids: &userIDAcc, tokens: &userTokenAcc)
         if let history = model.architecture.history, let source = model.historySource() {
             if history.shared {
-                HistoryEncoder.backward(userBatch.histories, gradient: user.sum, rows: source.rows, into: &itemIDAcc)
+                HistoryEncoder.backward(userBatch.histories, gradient: user.sum, table: source.table, rows: source.rows, into: &itemIDAcc,
+                                        weights: model.historyWeights, weightGradients: &weightAcc)
             } else {
-                HistoryEncoder.backward(userBatch.histories, gradient: user.sum, rows: source.rows, into: &historyAcc!)
+                HistoryEncoder.backward(userBatch.histories, gradient: user.sum, table: source.table, rows: source.rows, into: &historyAcc!,
+                                        weights: model.historyWeights, weightGradients: &weightAcc)
             }
         }
         var item = model.item.backward(cache: itemCache, gradient: dItems, ids: &itemIDAcc, tokens: &itemTokenAcc)
@@ -100,9 +107,9 @@ public struct ModelOptimizer: Sendable {
             }
         }
         let gradients = ModelGradients(userIDs: userIDAcc.take(), userTokens: userTokenAcc?.take(), itemIDs: itemIDAcc.take(),
-                                       itemTokens: itemTokenAcc?.take(), history: historyAcc?.take(),
+                                       itemTokens: itemTokenAcc?.take(), history: historyAcc?.take(), historyWeights: weightAcc?.take(),
                                        userDense: user.dense, itemDense: item.dense)
-        accumulators = [userIDAcc, itemIDAcc, userTokenAcc, itemTokenAcc, historyAcc]
+        accumulators = [userIDAcc, itemIDAcc, userTokenAcc, itemTokenAcc, historyAcc, weightAcc]
         return gradients
     }
 
@@ -113,6 +120,7 @@ public struct ModelOptimizer: Sendable {
         if let t = g.userTokens, model.user.tokens != nil { userTokens!.apply(t, to: &model.user.tokens!) }
         if let t = g.itemTokens, model.item.tokens != nil { itemTokens!.apply(t, to: &model.item.tokens!) }
         if let t = g.history, model.historyTable != nil { history!.apply(t, to: &model.historyTable!) }
+        if let t = g.historyWeights, model.historyWeights != nil { historyWeights!.apply(t, to: &model.historyWeights!) }
         if !g.userDense.isEmpty {
             var p = model.user.denseParameters
             userDense.apply(g.userDense, to: &p)

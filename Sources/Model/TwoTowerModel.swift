@@ -9,6 +9,8 @@ public struct TwoTowerModel: Sendable {
     public var item: Tower
     /// The history encoder's own table, when it does not share the item tower's id table.
     public var historyTable: EmbeddingTable?
+    /// One logit per item for the history's weighted mean, when its weights are learned.
+    public var historyWeights: EmbeddingTable?
 
     /// - Parameter initialize: false for a model whose weights are about to be loaded.
     public init(architecture: ModelArchitecture, seed: UInt64, initialize: Bool = true) {
@@ -18,6 +20,10 @@ public struct TwoTowerModel: Sendable {
         if let history = architecture.history, !history.shared {
             historyTable = EmbeddingTable(count: architecture.item.count, dimension: architecture.item.dimension,
                                           scale: initialize ? 0.1 : 0, seed: seed &+ 2)
+        }
+        if let history = architecture.history, history.hasLearnedWeights {
+            // Zero logits: training starts from the plain mean.
+            historyWeights = EmbeddingTable(count: architecture.item.count, dimension: 1, scale: 0, seed: 0)
         }
     }
 
@@ -39,7 +45,7 @@ public struct TwoTowerModel: Sendable {
 
     /// The pooled history of each row of a user batch, or nil without a history encoder.
     func pooledHistory(_ batch: TowerBatch) -> Matrix? {
-        historySource().map { HistoryEncoder.forward(batch.histories, table: $0.table, rows: $0.rows) }
+        historySource().map { HistoryEncoder.forward(batch.histories, table: $0.table, rows: $0.rows, weights: historyWeights) }
     }
 
     /// Normalised user embeddings for a batch.
@@ -71,11 +77,12 @@ public struct TwoTowerModel: Sendable {
     }
 
     /// Every parameter matrix in checkpoint order: user ids, user tokens, item ids, item tokens,
-    /// history table, user dense, item dense (absent parts skipped).
+    /// history table, history weights, user dense, item dense (absent parts skipped).
     public var parameters: [Matrix] {
         get {
             [user.ids.weights] + (user.tokens.map { [$0.weights] } ?? []) + [item.ids.weights] + (item.tokens.map { [$0.weights] } ?? [])
-                + (historyTable.map { [$0.weights] } ?? []) + user.denseParameters + item.denseParameters
+                + (historyTable.map { [$0.weights] } ?? []) + (historyWeights.map { [$0.weights] } ?? [])
+                + user.denseParameters + item.denseParameters
         }
         set {
             var rest = newValue[...]
@@ -84,6 +91,7 @@ public struct TwoTowerModel: Sendable {
             item.ids = EmbeddingTable(weights: rest.removeFirst())
             if item.tokens != nil { item.tokens = EmbeddingTable(weights: rest.removeFirst()) }
             if historyTable != nil { historyTable = EmbeddingTable(weights: rest.removeFirst()) }
+            if historyWeights != nil { historyWeights = EmbeddingTable(weights: rest.removeFirst()) }
             let userDense = user.denseParameters.count
             user.denseParameters = Array(rest.prefix(userDense))
             item.denseParameters = Array(rest.dropFirst(userDense))

@@ -43,7 +43,8 @@ public enum ModelData {
         }
         return ModelArchitecture(user: try tower(.user, count: users, buckets: c.userIdBuckets, features: c.userFeatures),
                                  item: try tower(.item, count: items, buckets: c.itemIdBuckets, features: c.itemFeatures),
-                                 history: c.historyLength > 0 ? HistorySpec(length: c.historyLength, shared: c.historyShared) : nil)
+                                 history: c.historyLength > 0 ? HistorySpec(length: c.historyLength, shared: c.historyShared,
+                                                                                 learnedWeights: c.historyPooling == "learned") : nil)
     }
 
     /// Encoded features of every entity of one side, for a tower spec (nil when it reads none).

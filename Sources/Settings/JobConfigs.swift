@@ -48,6 +48,9 @@ public struct TrainingConfig: DefaultedConfig, Sendable, Equatable {
     /// tower's id table (`history_shared`) or a table of its own.
     public var historyLength = 0
     public var historyShared = true
+    /// How the history is pooled: `mean`, or `learned` (a softmax-weighted mean with a learned
+    /// logit per item).
+    public var historyPooling = "mean"
     /// Hash user / item ids into this many rows (0: one row per id).
     public var userIdBuckets = 0
     public var itemIdBuckets = 0
@@ -85,6 +88,7 @@ public struct TrainingConfig: DefaultedConfig, Sendable, Equatable {
         try check(warmupSteps >= 0, "warmup_steps", warmupSteps, "≥ 0")
         try check(clipNorm >= 0, "clip_norm", clipNorm, "≥ 0")
         try check(historyLength >= 0, "history_length", historyLength, "≥ 0")
+        try check(["mean", "learned"].contains(historyPooling), "history_pooling", historyPooling, "mean or learned")
         try check(userIdBuckets >= 0 && itemIdBuckets >= 0, "user_id_buckets/item_id_buckets", "\(userIdBuckets)/\(itemIdBuckets)", "≥ 0")
         try check(mlpHidden.allSatisfy { $0 > 0 }, "mlp_hidden", mlpHidden, "positive widths")
         try check(["relu", "gelu"].contains(mlpActivation), "mlp_activation", mlpActivation, "relu or gelu")

@@ -138,7 +138,7 @@ struct TrainingJob {
             if let mlp = t.mlp { p.append("MLP \(mlp.hidden)") }
             if !p.isEmpty { parts.append("\(name): " + p.joined(separator: ", ")) }
         }
-        if let h = a.history { parts.append("history \(h.length) (\(h.shared ? "shared" : "own") table)") }
+        if let h = a.history { parts.append("history \(h.length) (\(h.shared ? "shared" : "own") table\(h.hasLearnedWeights ? ", learned weights" : ""))") }
         return parts.isEmpty ? "" : "\n  towers: " + parts.joined(separator: "; ")
     }
 }

@@ -5,13 +5,18 @@ import Testing
 @testable import Model
 
 /// A small model with every encoder: hashed user ids, tokens, numeric features, history, MLP.
-func fullModel(sharedHistory: Bool, seed: UInt64 = 21) -> (TwoTowerModel, ModelInputs) {
+func fullModel(sharedHistory: Bool, learnedWeights: Bool = false, seed: UInt64 = 21) -> (TwoTowerModel, ModelInputs) {
     let mlp = MLPSpec(hidden: [6], activation: .gelu, layerNorm: true, residual: true)
     let user = TowerSpec(count: 5, dimension: 4, idBuckets: 3, tokenRows: 7, tokenFeatures: ["job"],
                          numeric: [NumericFeature(name: "age", mean: 30, deviation: 10)], mlp: mlp)
     let item = TowerSpec(count: 6, dimension: 4, tokenRows: 7, tokenFeatures: ["genre"], mlp: MLPSpec(hidden: [5]))
-    let model = TwoTowerModel(architecture: ModelArchitecture(user: user, item: item, history: HistorySpec(length: 3, shared: sharedHistory)),
+    var model = TwoTowerModel(architecture: ModelArchitecture(user: user, item: item,
+                                                              history: HistorySpec(length: 3, shared: sharedHistory, learnedWeights: learnedWeights)),
                               seed: seed)
+    if learnedWeights {
+        // Unequal logits, so the check covers a weighted mean and not only the mean it starts from.
+        model.historyWeights = EmbeddingTable(weights: Matrix(rows: 6, cols: 1, values: [0.3, -0.8, 1.1, 0, -0.2, 0.6]))
+    }
     var userValues: [FeatureValue] = []
     for u in 0..<5 {
         userValues.append(FeatureValue(entity: u, feature: "job", isNumeric: false, token: Int32(u % 3), value: 1))
@@ -50,6 +55,25 @@ struct TowerTests {
         #expect(tower.row(of: -1) == -1)
     }
 
+    /// Learned weights at zero are the plain mean; a larger logit pulls the pool towards its
+    /// item; a spec saved before weights existed decodes as the mean.
+    @Test func learnedHistoryWeightsStartAsTheMeanAndShiftThePool() throws {
+        let table = EmbeddingTable(weights: Matrix([[1, 0], [0, 1], [1, 1]]))
+        let rows: (Int32) -> Int32 = { $0 }
+        let zero = EmbeddingTable(weights: Matrix(rows: 3, cols: 1))
+        let histories: [[Int32]] = [[0, 1], [0, 1, 2]]
+        #expect(HistoryEncoder.forward(histories, table: table, rows: rows, weights: zero) == HistoryEncoder.forward(histories, table: table, rows: rows))
+        let favour0 = EmbeddingTable(weights: Matrix(rows: 3, cols: 1, values: [logf(3), 0, 0]))
+        let pooled = HistoryEncoder.forward([[0, 1]], table: table, rows: rows, weights: favour0)
+        #expect(abs(pooled[0, 0] - 0.75) < 1e-6 && abs(pooled[0, 1] - 0.25) < 1e-6)
+        // An item the weight table does not know (added after training) takes the starting logit 0.
+        let short = EmbeddingTable(weights: Matrix(rows: 2, cols: 1, values: [logf(2), 0]))
+        let withNew = HistoryEncoder.forward([[0, 2]], table: table, rows: rows, weights: short)
+        #expect(abs(withNew[0, 0] - 1) < 1e-6 && abs(withNew[0, 1] - 1.0 / 3) < 1e-6)
+        let old = try JSONDecoder().decode(HistorySpec.self, from: Data(#"{"length":5,"shared":true}"#.utf8))
+        #expect(old == HistorySpec(length: 5, shared: true) && !old.hasLearnedWeights)
+    }
+
     @Test func historyExcludesTheTargetItem() {
         let inputs = ModelInputs(histories: [[1, 2, 3, 4]])
         #expect(inputs.userBatch([0], historyLength: 2).histories == [[3, 4]])
@@ -57,10 +81,11 @@ struct TowerTests {
     }
 
     /// The whole backward pass (both towers, MLPs, tokens, numeric, hashed ids, history through
-    /// the shared or own table) against finite differences of every parameter.
-    @Test(arguments: [true, false])
-    func modelGradientsMatchFiniteDifferences(sharedHistory: Bool) {
-        let (model, inputs) = fullModel(sharedHistory: sharedHistory)
+    /// the shared or own table, with or without learned weights) against finite differences of
+    /// every parameter.
+    @Test(arguments: [(true, false), (false, false), (true, true), (false, true)])
+    func modelGradientsMatchFiniteDifferences(sharedHistory: Bool, learnedWeights: Bool) {
+        let (model, inputs) = fullModel(sharedHistory: sharedHistory, learnedWeights: learnedWeights)
         let users: [Int32] = [0, 1, 2, 3, 4, 1], items: [Int32] = [2, 3, 0, 1, 5, 4]
         let extraIDs: [Int32] = [0, 5]
         let wu = randomMatrix(6, 4, seed: 31), wi = randomMatrix(6, 4, seed: 32), we = randomMatrix(2, 4, seed: 33)
@@ -88,6 +113,7 @@ struct TowerTests {
         let p = model.parameters
         var analytic = [dense(g.userIDs, like: p[0]), dense(g.userTokens, like: p[1]), dense(g.itemIDs, like: p[2]), dense(g.itemTokens, like: p[3])]
         if !sharedHistory { analytic.append(dense(g.history, like: p[4])) }
+        if learnedWeights { analytic.append(dense(g.historyWeights, like: p[sharedHistory ? 4 : 5])) }
         analytic += (g.userDense + g.itemDense).map(\.values)
         #expect(analytic.count == p.count)
         for k in p.indices {
@@ -102,10 +128,11 @@ struct TowerTests {
         }
     }
 
-    @Test func aFullCheckpointRoundTripGivesIdenticalEmbeddings() throws {
+    @Test(arguments: [false, true])
+    func aFullCheckpointRoundTripGivesIdenticalEmbeddings(learnedWeights: Bool) throws {
         let dir = NSTemporaryDirectory() + "ckpt-full-" + UUID().uuidString
         defer { try? FileManager.default.removeItem(atPath: dir) }
-        let (model, inputs) = fullModel(sharedHistory: false)
+        let (model, inputs) = fullModel(sharedHistory: false, learnedWeights: learnedWeights)
         let info = CheckpointInfo(formatVersion: Checkpoint.formatVersion, userCount: 5, itemCount: 6, dimension: 4,
                                   config: "{}", store: "s", split: "x", validation: nil, epochs: 1)
         try Checkpoint.save(model, info: info, to: dir)

@@ -106,7 +106,8 @@ struct TrainingFailureTests {
         }
     }
 
-    @Test func aHistoryAndMLPModelLearnsThePlantedGroups() {
+    @Test(arguments: [false, true])
+    func aHistoryAndMLPModelLearnsThePlantedGroups(learnedWeights: Bool) {
         let d = plantedData(seed: 5)
         var s = TrainerSettings()
         s.dimension = 16
@@ -117,9 +118,11 @@ struct TrainingFailureTests {
         s.seed = 3
         let a = ModelArchitecture(user: TowerSpec(count: 200, dimension: 16, mlp: MLPSpec(hidden: [32], layerNorm: true)),
                                   item: TowerSpec(count: 100, dimension: 16),
-                                  history: HistorySpec(length: 5, shared: true))
+                                  history: HistorySpec(length: 5, shared: true, learnedWeights: learnedWeights))
         let inputs = ModelInputs(histories: d.histories)
         let (model, _) = try! Trainer(settings: s).train(pairs: d.pairs, architecture: a, inputs: inputs)
+        // The learned weights are trained (they start at zero).
+        #expect((model.historyWeights?.weights.values.contains { $0 != 0 } ?? false) == learnedWeights)
         let data = EvaluationData(userCount: 200, itemCount: 100, masked: d.histories, heldOut: d.heldOut)
         let ours = FullRankingEvaluator.evaluate(EmbeddingScorer(users: model.userEmbeddings(inputs), items: model.itemEmbeddings(inputs)),
                                                  data: data, ks: [10])

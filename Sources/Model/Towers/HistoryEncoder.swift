@@ -1,19 +1,23 @@
+import Foundation
 import LinearAlgebra
 
-/// Mean-pools the embeddings of a user's recent items (YouTube DNN's watch-history average,
-/// SimpleX's behaviour aggregation). `rows` maps an item id to a row of the table it reads,
-/// the item tower's id table when shared.
+/// Pools the embeddings of a user's recent items into one vector: their mean (YouTube DNN's
+/// watch-history average, SimpleX's behaviour aggregation), or, with a learned weight per item,
+/// a softmax-weighted mean, so training can learn which items say more about a user (a very
+/// popular item says little). `rows` maps an item id to a row of the table it reads, the item
+/// tower's id table when shared; `weights` (one logit per item id, 0 at the start: the plain
+/// mean) is the learned variant.
 public enum HistoryEncoder {
-    public static func forward(_ histories: [[Int32]], table: EmbeddingTable, rows: (Int32) -> Int32) -> Matrix {
+    public static func forward(_ histories: [[Int32]], table: EmbeddingTable, rows: (Int32) -> Int32,
+                               weights: EmbeddingTable? = nil) -> Matrix {
         let d = table.dimension
         var pooled = Matrix(rows: histories.count, cols: d)
         pooled.values.withUnsafeMutableBufferPointer { p in
             table.weights.values.withUnsafeBufferPointer { w in
                 for (r, items) in histories.enumerated() where !items.isEmpty {
-                    let scale = 1 / Float(items.count)
-                    for item in items {
-                        let row = Int(rows(item))
-                        guard row >= 0 && row < table.count else { continue }
+                    let shares = self.shares(items, rows: rows, tableRows: table.count, weights: weights)
+                    for (k, item) in items.enumerated() where shares[k] != 0 {
+                        let row = Int(rows(item)), scale = shares[k]
                         for j in 0..<d { p[r * d + j] += scale * w[row * d + j] }
                     }
                 }
@@ -22,17 +26,65 @@ public enum HistoryEncoder {
         return pooled
     }
 
-    /// Adds each item's share of dL/d(pooled) to its row.
-    public static func backward(_ histories: [[Int32]], gradient: Matrix, rows: (Int32) -> Int32, into accumulator: inout SparseAccumulator) {
+    /// Adds each item's share of dL/d(pooled) to its row, and, for learned weights, dL/d(logit)
+    /// of each item, p_k (g · e_k − g · pooled), to `weightGradients`.
+    public static func backward(_ histories: [[Int32]], gradient: Matrix, table: EmbeddingTable, rows: (Int32) -> Int32,
+                                into accumulator: inout SparseAccumulator,
+                                weights: EmbeddingTable? = nil, weightGradients: inout SparseAccumulator?) {
         let d = gradient.cols
         gradient.values.withUnsafeBufferPointer { g in
-            for (r, items) in histories.enumerated() where !items.isEmpty {
-                let scale = 1 / Float(items.count)
-                for item in items {
-                    let row = rows(item)
-                    if row >= 0 { accumulator.add(row, g.baseAddress! + r * d, scale: scale) }
+            table.weights.values.withUnsafeBufferPointer { w in
+                for (r, items) in histories.enumerated() where !items.isEmpty {
+                    let shares = self.shares(items, rows: rows, tableRows: table.count, weights: weights)
+                    let gr = g.baseAddress! + r * d
+                    var dots: [Float] = []
+                    if weights != nil { dots.reserveCapacity(items.count) }
+                    for (k, item) in items.enumerated() where shares[k] != 0 {
+                        let row = rows(item)
+                        accumulator.add(row, gr, scale: shares[k])
+                        if weights != nil {
+                            var dot: Float = 0
+                            for j in 0..<d { dot += gr[j] * w[Int(row) * d + j] }
+                            dots.append(dot)
+                        }
+                    }
+                    guard weights != nil, weightGradients != nil else { continue }
+                    // g · pooled = Σ_k p_k (g · e_k).
+                    var pooledDot: Float = 0, n = 0
+                    for k in items.indices where shares[k] != 0 {
+                        pooledDot += shares[k] * dots[n]
+                        n += 1
+                    }
+                    n = 0
+                    for (k, item) in items.enumerated() where shares[k] != 0 {
+                        var dLogit = shares[k] * (dots[n] - pooledDot)
+                        if Int(item) < weights!.count { weightGradients!.add(item, &dLogit) }
+                        n += 1
+                    }
                 }
             }
         }
+    }
+
+    /// Each item's share of the pool: 1/count (the mean, counting items the table lacks, as
+    /// before weights existed), or the softmax of the learned logits over the items it has.
+    static func shares(_ items: [Int32], rows: (Int32) -> Int32, tableRows: Int, weights: EmbeddingTable?) -> [Float] {
+        let known = items.map { item -> Bool in let row = rows(item); return row >= 0 && Int(row) < tableRows }
+        guard let weights else {
+            let scale = 1 / Float(items.count)
+            return known.map { $0 ? scale : 0 }
+        }
+        var logits = [Float](repeating: -.infinity, count: items.count)
+        weights.weights.values.withUnsafeBufferPointer { a in
+            for k in items.indices where known[k] && Int(items[k]) < weights.count { logits[k] = a[Int(items[k])] }
+        }
+        // Items beyond the weight table (added after training) get logit 0, the starting weight.
+        for k in items.indices where known[k] && logits[k] == -.infinity { logits[k] = 0 }
+        let top = logits.max() ?? 0
+        guard top > -.infinity else { return [Float](repeating: 0, count: items.count) }
+        var shares = logits.map { $0 == -.infinity ? 0 : expf($0 - top) }
+        let total = shares.reduce(0, +)
+        for k in shares.indices { shares[k] /= total }
+        return shares
     }
 }

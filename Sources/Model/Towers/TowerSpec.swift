@@ -56,15 +56,21 @@ public struct TowerSpec: Codable, Sendable, Equatable {
 }
 
 /// The user tower's history encoder: the mean of the embeddings of the user's `length` most
-/// recent items, from the item tower's id table (`shared`) or a table of its own.
+/// recent items, from the item tower's id table (`shared`) or a table of its own, optionally
+/// weighted by a learned logit per item.
 public struct HistorySpec: Codable, Sendable, Equatable {
     public var length: Int
     public var shared: Bool
+    /// A learned weight per item (a softmax-weighted mean); nil in checkpoints from before it existed.
+    public var learnedWeights: Bool?
 
-    public init(length: Int, shared: Bool) {
+    public init(length: Int, shared: Bool, learnedWeights: Bool = false) {
         self.length = length
         self.shared = shared
+        self.learnedWeights = learnedWeights ? true : nil
     }
+
+    public var hasLearnedWeights: Bool { learnedWeights ?? false }
 }
 
 /// Everything needed to rebuild a model's parameter shapes.
