@@ -15,9 +15,11 @@ public enum HistoryEncoder {
         pooled.values.withUnsafeMutableBufferPointer { p in
             table.weights.values.withUnsafeBufferPointer { w in
                 for (r, items) in histories.enumerated() where !items.isEmpty {
-                    let shares = self.shares(items, rows: rows, tableRows: table.count, weights: weights)
-                    for (k, item) in items.enumerated() where shares[k] != 0 {
-                        let row = Int(rows(item)), scale = shares[k]
+                    let shares = weights.map { self.shares(items, rows: rows, tableRows: table.count, weights: $0) }
+                    let mean = 1 / Float(items.count)
+                    for (k, item) in items.enumerated() {
+                        let row = Int(rows(item)), scale = shares?[k] ?? mean
+                        guard row >= 0 && row < table.count && scale != 0 else { continue }
                         for j in 0..<d { p[r * d + j] += scale * w[row * d + j] }
                     }
                 }
@@ -35,20 +37,26 @@ public enum HistoryEncoder {
         gradient.values.withUnsafeBufferPointer { g in
             table.weights.values.withUnsafeBufferPointer { w in
                 for (r, items) in histories.enumerated() where !items.isEmpty {
-                    let shares = self.shares(items, rows: rows, tableRows: table.count, weights: weights)
                     let gr = g.baseAddress! + r * d
+                    guard let weights else {
+                        let mean = 1 / Float(items.count)
+                        for item in items {
+                            let row = rows(item)
+                            if row >= 0 && Int(row) < table.count { accumulator.add(row, gr, scale: mean) }
+                        }
+                        continue
+                    }
+                    let shares = self.shares(items, rows: rows, tableRows: table.count, weights: weights)
                     var dots: [Float] = []
-                    if weights != nil { dots.reserveCapacity(items.count) }
+                    dots.reserveCapacity(items.count)
                     for (k, item) in items.enumerated() where shares[k] != 0 {
                         let row = rows(item)
                         accumulator.add(row, gr, scale: shares[k])
-                        if weights != nil {
-                            var dot: Float = 0
-                            for j in 0..<d { dot += gr[j] * w[Int(row) * d + j] }
-                            dots.append(dot)
-                        }
+                        var dot: Float = 0
+                        for j in 0..<d { dot += gr[j] * w[Int(row) * d + j] }
+                        dots.append(dot)
                     }
-                    guard weights != nil, weightGradients != nil else { continue }
+                    guard weightGradients != nil else { continue }
                     // g · pooled = Σ_k p_k (g · e_k).
                     var pooledDot: Float = 0, n = 0
                     for k in items.indices where shares[k] != 0 {
@@ -58,7 +66,7 @@ public enum HistoryEncoder {
                     n = 0
                     for (k, item) in items.enumerated() where shares[k] != 0 {
                         var dLogit = shares[k] * (dots[n] - pooledDot)
-                        if Int(item) < weights!.count { weightGradients!.add(item, &dLogit) }
+                        if Int(item) < weights.count { weightGradients!.add(item, &dLogit) }
                         n += 1
                     }
                 }
@@ -66,14 +74,11 @@ public enum HistoryEncoder {
         }
     }
 
-    /// Each item's share of the pool: 1/count (the mean, counting items the table lacks, as
-    /// before weights existed), or the softmax of the learned logits over the items it has.
-    static func shares(_ items: [Int32], rows: (Int32) -> Int32, tableRows: Int, weights: EmbeddingTable?) -> [Float] {
+    /// Each item's share of the weighted pool: the softmax of the learned logits over the items
+    /// the table has (0 for the others). The plain mean instead divides by every item, as the
+    /// encoder did before weights existed.
+    static func shares(_ items: [Int32], rows: (Int32) -> Int32, tableRows: Int, weights: EmbeddingTable) -> [Float] {
         let known = items.map { item -> Bool in let row = rows(item); return row >= 0 && Int(row) < tableRows }
-        guard let weights else {
-            let scale = 1 / Float(items.count)
-            return known.map { $0 ? scale : 0 }
-        }
         var logits = [Float](repeating: -.infinity, count: items.count)
         weights.weights.values.withUnsafeBufferPointer { a in
             for k in items.indices where known[k] && Int(items[k]) < weights.count { logits[k] = a[Int(items[k])] }
