@@ -62,9 +62,11 @@ struct ServeCommandTests {
         }
         #expect(reloaded, "SIGHUP did not reload")
 
-        // SIGTERM while 8 clients send requests back to back: every request either completes
-        // whole or is refused (connection error after the drain began); none is cut or answered 5xx.
+        // SIGTERM while 8 clients send requests back to back, once 50 have been answered (a count,
+        // not a delay, so a slow machine changes nothing): every request either completes whole or
+        // is refused (connection error after the drain began); none is cut or answered 5xx.
         let pid = process.processIdentifier
+        let progress = AnswerCount()
         let results = await withTaskGroup(of: [(Int, Bool)?].self) { group in
             for lane in 0..<8 {
                 group.addTask {
@@ -76,12 +78,13 @@ struct ServeCommandTests {
                         }
                         let parsed = (try? JSONSerialization.jsonObject(with: r.body)) as? [String: Any]
                         out.append((r.status, (parsed?["items"] as? [Any])?.count == 10))
+                        await progress.increment()
                     }
                     return out
                 }
             }
             group.addTask {
-                try? await Task.sleep(for: .milliseconds(300))
+                for _ in 0..<3_000 where await progress.value < 50 { try? await Task.sleep(for: .milliseconds(10)) }
                 kill(pid, SIGTERM)
                 return []
             }
@@ -98,4 +101,10 @@ struct ServeCommandTests {
         let rest = String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
         #expect(rest.contains("drained"))
     }
+}
+
+/// Responses received so far, shared by the client lanes.
+private actor AnswerCount {
+    private(set) var value = 0
+    func increment() { value += 1 }
 }
