@@ -47,27 +47,19 @@ public enum HistoryEncoder {
                         continue
                     }
                     let shares = self.shares(items, rows: rows, tableRows: table.count, weights: weights)
-                    var dots: [Float] = []
-                    dots.reserveCapacity(items.count)
+                    // g · e_k per item, and g · pooled = Σ_k p_k (g · e_k).
+                    var dots = [Float](repeating: 0, count: items.count)
+                    var pooledDot: Float = 0
                     for (k, item) in items.enumerated() where shares[k] != 0 {
                         let row = rows(item)
                         accumulator.add(row, gr, scale: shares[k])
-                        var dot: Float = 0
-                        for j in 0..<d { dot += gr[j] * w[Int(row) * d + j] }
-                        dots.append(dot)
+                        for j in 0..<d { dots[k] += gr[j] * w[Int(row) * d + j] }
+                        pooledDot += shares[k] * dots[k]
                     }
                     guard weightGradients != nil else { continue }
-                    // g · pooled = Σ_k p_k (g · e_k).
-                    var pooledDot: Float = 0, n = 0
-                    for k in items.indices where shares[k] != 0 {
-                        pooledDot += shares[k] * dots[n]
-                        n += 1
-                    }
-                    n = 0
-                    for (k, item) in items.enumerated() where shares[k] != 0 {
-                        var dLogit = shares[k] * (dots[n] - pooledDot)
-                        if Int(item) < weights.count { weightGradients!.add(item, &dLogit) }
-                        n += 1
+                    for (k, item) in items.enumerated() where shares[k] != 0 && Int(item) < weights.count {
+                        var dLogit = shares[k] * (dots[k] - pooledDot)
+                        weightGradients!.add(item, &dLogit)
                     }
                 }
             }
