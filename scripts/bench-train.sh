@@ -5,7 +5,7 @@
 #              plus the time to evaluate every Gowalla test user exactly.
 #   ml-100k  — leave-last-out HitRate@10 / NDCG@10: ours (Config/ml-100k.json) vs implicit ALS,
 #              implicit BPR and the PyTorch two-tower.
-#   gowalla  — (with --gowalla-quality; ~50 min: early stopping, then the refit) test Recall@20 / NDCG@20 with Config/gowalla.json
+#   gowalla  — (with --gowalla-quality; ~95 min: early stopping, then the refit) test Recall@20 / NDCG@20 with Config/gowalla.json
 #              beside the published figures in ../shared/EVAL.md.
 # Usage: scripts/bench-train.sh [--setup-peers] [--gowalla-quality] [--speed-epochs N] [--workdir DIR]
 # Not a test: figures depend on the machine and on what else runs on it.

@@ -4,7 +4,7 @@
 # Usage: scripts/bench.sh [--setup-peers] [--json FILE] [--only ingest,index,train,serve] [--gowalla-quality]
 #   --json FILE   also write every figure as JSON: machine (cores, CPU, date), the command, entries
 #   --setup-peers create the peers' venv (~/.venv-peers: numpy scipy faiss-cpu hnswlib implicit torch)
-# Takes ~15 min on 2 cores (+25 min with --gowalla-quality). Not a test: figures depend on the machine.
+# Takes ~15 min on 2 cores (+~95 min with --gowalla-quality). Not a test: figures depend on the machine.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 JSON=""; ONLY="ingest,index,train,serve"; SETUP=""; QUALITY=""; COMMAND="scripts/bench.sh $*"
