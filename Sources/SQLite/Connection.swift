@@ -109,10 +109,6 @@ public final class Connection {
 
     /// Runs a query and returns the first column of the first row as an integer (nil when no row or NULL).
     public func scalarInt(_ sql: String, _ values: SQLiteValue...) throws -> Int64? {
-        let statement = try cached(sql)
-        defer { try? statement.reset() }
-        try statement.bind(values)
-        guard try statement.step() else { return nil }
-        return statement.isNull(0) ? nil : statement.int64(0)
+        try cached(sql).first(values) { $0.isNull(0) ? nil : $0.int64(0) } ?? nil
     }
 }

@@ -120,6 +120,16 @@ public final class Statement {
         try reset()
     }
 
+    /// Binds `values`, reads the first result row with `read` and resets; nil when there is no
+    /// row. A single-row lookup must not leave its statement mid-result: an unfinished statement
+    /// keeps the connection's read transaction open, so later reads on it would see an old
+    /// snapshot and its next write would fail with SQLITE_BUSY once another connection commits.
+    public func first<T>(_ values: [SQLiteValue], read: (Statement) throws -> T) throws -> T? {
+        try bind(values)
+        defer { sqlite3_reset(handle) }
+        return try step() ? read(self) : nil
+    }
+
     /// Binds `values` and calls `row` for every result row.
     public func query(_ values: SQLiteValue..., row: (Statement) throws -> Void) throws {
         try bind(values)

@@ -54,19 +54,16 @@ extension InteractionStore {
 extension InteractionStore {
     /// The kind of a declared feature, or nil when the store has no such feature.
     public func featureKind(of entity: Entity, name: String) throws -> FeatureKind? {
-        let statement = try connection.cached("SELECT kind FROM features WHERE entity = ? AND name = ?")
-        try statement.bind([.text(entity.rawValue), .text(name)])
-        return try statement.step() ? FeatureKind(rawValue: statement.string(0)) : nil
+        try connection.cached("SELECT kind FROM features WHERE entity = ? AND name = ?")
+            .first([.text(entity.rawValue), .text(name)]) { FeatureKind(rawValue: $0.string(0)) } ?? nil
     }
 
     /// The id of a token of a feature (categorical or multi-hot), or nil when unseen.
     public func tokenID(of entity: Entity, feature: String, token: String) throws -> Int? {
-        let statement = try connection.cached("""
+        try connection.cached("""
             SELECT t.id FROM feature_tokens t JOIN features f ON f.id = t.feature
             WHERE f.entity = ? AND f.name = ? AND t.token = ?
-            """)
-        try statement.bind([.text(entity.rawValue), .text(feature), .text(token)])
-        return try statement.step() ? statement.int(0) : nil
+            """).first([.text(entity.rawValue), .text(feature), .text(token)]) { $0.int(0) }
     }
 
     /// The entities of one side that carry a token.

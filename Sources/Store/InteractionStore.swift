@@ -117,9 +117,7 @@ public final class InteractionStore {
 
     /// The raw id of a dense id, or nil.
     public func rawID(of entity: Entity, dense: Int) throws -> String? {
-        let statement = try connection.cached("SELECT raw_id FROM \(entity.table) WHERE id = ?")
-        try statement.bind([.integer(Int64(dense))])
-        return try statement.step() ? statement.string(0) : nil
+        try connection.cached("SELECT raw_id FROM \(entity.table) WHERE id = ?").first([.integer(Int64(dense))]) { $0.string(0) }
     }
 
     /// The id of a split by name.
