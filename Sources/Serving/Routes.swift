@@ -241,6 +241,8 @@ struct ErrorsAndMetrics: RouterMiddleware {
         } catch let error as any HTTPResponseError {
             response = APIError(error.status, code: "http_error", "\(error)").response()
         } catch {
+            // Not the client's fault: the operator needs it in the log, not only the client in the body.
+            context.logger.error("\(request.method) \(request.uri.path) failed: \(error)")
             response = APIError(.internalServerError, code: "internal", "\(error)").response()
         }
         let elapsed = ContinuousClock.now - started
