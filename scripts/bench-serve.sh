@@ -86,12 +86,13 @@ python3 - "$WORK" "$SECONDS_RUN" <<'PY' &
 import json, random, sys, time, urllib.request
 w, seconds = sys.argv[1], float(sys.argv[2])
 random.seed(1); done = 0; failed = 0; start = time.time()
+run = int(start)  # new ids each run (half created, half updated), also when --workdir is reused
 for n in range(1000):
     # Unit length, like the model's item embeddings (a raw Gaussian's norm of ~8 would win
     # every inner-product query it is probed for).
     v = [random.gauss(0, 1) for _ in range(64)]; norm = sum(x * x for x in v) ** 0.5
     body = json.dumps({"vector": [x / norm for x in v]}).encode()
-    req = urllib.request.Request(f"http://127.0.0.1:18181/v1/items/bench-{n % 500}", data=body, method="PUT",
+    req = urllib.request.Request(f"http://127.0.0.1:18181/v1/items/bench-{run}-{n % 500}", data=body, method="PUT",
                                  headers={"Authorization": "Bearer bench", "Content-Type": "application/json"})
     try:
         urllib.request.urlopen(req, timeout=5).read(); done += 1
