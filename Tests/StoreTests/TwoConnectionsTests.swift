@@ -18,7 +18,7 @@ struct TwoConnectionsTests {
         return (store, store.connection.path)
     }
 
-    /// Each single-row lookup of the server's request path, with its argument names.
+    /// Each single-row lookup of the server's request path, with its name.
     static let lookups: [(String, @Sendable (InteractionStore) throws -> Void)] = [
         ("rawID", { _ = try $0.rawID(of: .item, dense: 0) }),
         ("denseID", { _ = try $0.denseID(of: .item, raw: "i1") }),
