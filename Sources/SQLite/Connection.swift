@@ -58,7 +58,9 @@ public final class Connection {
 
     /// A statement prepared once per connection and reused, reset and ready to bind: for the
     /// lookups a server repeats on every request, where parsing the SQL would cost more than
-    /// running it. Like the connection, not for two threads at once.
+    /// running it. Like the connection, not for two threads at once. Read it through `query`,
+    /// `first` or `run`, which reset it when done: a cached statement left mid-result would keep
+    /// the connection's read snapshot open until its next use.
     public func cached(_ sql: String) throws -> Statement {
         if let statement = statementCache[sql] {
             try statement.reset()
