@@ -82,12 +82,6 @@ public enum Routes {
         return Response(status: status, headers: [.contentType: "application/json"], body: ResponseBody(byteBuffer: ByteBuffer(bytes: data)))
     }
 
-    static let encoder: JSONEncoder = {
-        let e = JSONEncoder()
-        e.keyEncodingStrategy = .convertToSnakeCase
-        return e
-    }()
-
     static func topK(_ service: RecommendationService, _ body: @escaping @Sendable (Recommender) throws -> [ScoredItem]) async throws -> Response {
         let started = ContinuousClock.now
         let snapshot = service.snapshot
@@ -95,8 +89,10 @@ public enum Routes {
         let took = ContinuousClock.now - started
         let response = TopKResponse(items: items, modelVersion: snapshot.modelVersion, indexVersion: snapshot.indexVersion,
                                     tookMs: Double(took.components.attoseconds) / 1e15 + Double(took.components.seconds) * 1000)
-        let data = try encoder.encode(response)
-        return Response(status: .ok, headers: [.contentType: "application/json"], body: ResponseBody(byteBuffer: ByteBuffer(bytes: data)))
+        var buffer = ByteBuffer()
+        buffer.reserveCapacity(128 + 48 * items.count)
+        response.json(into: &buffer)
+        return Response(status: .ok, headers: [.contentType: "application/json"], body: ResponseBody(byteBuffer: buffer))
     }
 
     // MARK: Requests
