@@ -98,9 +98,15 @@ public final class IVFIndex: @unchecked Sendable {
     /// - Throws: `IndexError.dimensionMismatch`, `.nonFinite`, `.badParameter` for k or nprobe < 1.
     public func search(_ query: [Float], parameters: SearchParameters) throws -> [Neighbor] {
         let q = try prepare(query)
-        var centroidScores = [Float](repeating: 0, count: metadata.nlist)
-        score(q, against: centroids.values, count: metadata.nlist, into: &centroidScores)
-        return try environment.read { txn in try scan(q, centroidScores: centroidScores, parameters: parameters, txn: txn) }
+        let scores = centroidScores(q)
+        return try environment.read { txn in try scan(q, centroidScores: scores, parameters: parameters, txn: txn) }
+    }
+
+    /// Scores of a prepared query against every centroid, in list order.
+    func centroidScores(_ q: [Float]) -> [Float] {
+        var scores = [Float](repeating: 0, count: metadata.nlist)
+        score(q, against: centroids.values, count: metadata.nlist, into: &scores)
+        return scores
     }
 
     /// Searches many queries: centroid scores for all of them in one sgemm, then the scans spread
@@ -165,6 +171,12 @@ public final class IVFIndex: @unchecked Sendable {
     }
 
     func scan(_ q: [Float], centroidScores: [Float], parameters p: SearchParameters, txn: ReadTransaction) throws -> [Neighbor] {
+        try scanCountingLists(q, centroidScores: centroidScores, parameters: p, txn: txn).neighbors
+    }
+
+    /// The search behind `scan`, also saying how many lists it read (for tests of the widening).
+    func scanCountingLists(_ q: [Float], centroidScores: [Float], parameters p: SearchParameters,
+                           txn: ReadTransaction) throws -> (neighbors: [Neighbor], lists: Int) {
         guard p.k >= 1 else { throw IndexError.badParameter("k must be at least 1, not \(p.k)") }
         guard p.nprobe >= 1 else { throw IndexError.badParameter("nprobe must be at least 1, not \(p.nprobe)") }
         let nlist = metadata.nlist
@@ -182,25 +194,22 @@ public final class IVFIndex: @unchecked Sendable {
         let qmin = quantizer.map { sq in (0..<dimension).reduce(Float(0)) { $0 + q[$1] * sq.minimums[$1] } } ?? 0
         var scanned = 0
         try txn.withCursor(in: lists) { cursor in
-            var next = 0
-            while true {
-                while next < order.count {
-                    let list = order[next]
-                    try scanList(list, cursor: cursor, q: q, qstep: qstep, qbase: qmin + centroidScores[list],
-                                 parameters: p, top: &top, scratch: &scratch)
-                    next += 1
-                    scanned += 1
-                }
-                // Filters may leave fewer than k: widen the probe to the next lists in score order.
-                guard p.filtered, top.count < keep, scanned < nlist else { break }
-                if order.count < nlist {
+            while scanned < nlist {
+                // Filters may leave fewer than k after the nprobe lists: widen the probe one list at
+                // a time, in centroid-score order, only until k candidates are found.
+                if scanned >= probes && !(p.filtered && top.count < keep) { break }
+                if scanned == order.count {
                     let probed = Set(order)
                     order += (0..<nlist).filter { !probed.contains($0) }.sorted { centroidScores[$0] > centroidScores[$1] }
                 }
+                let list = order[scanned]
+                try scanList(list, cursor: cursor, q: q, qstep: qstep, qbase: qmin + centroidScores[list],
+                             parameters: p, top: &top, scratch: &scratch)
+                scanned += 1
             }
         }
-        guard quantizer != nil else { return top.sorted() }
-        return try rerank(top.sorted(), q: q, k: p.k, txn: txn)
+        guard quantizer != nil else { return (top.sorted(), scanned) }
+        return (try rerank(top.sorted(), q: q, k: p.k, txn: txn), scanned)
     }
 
     private func scanList(_ list: Int, cursor: Cursor, q: [Float], qstep: [Float]?, qbase: Float,

@@ -46,6 +46,15 @@ struct IVFSearchTests {
         let found = try index.search(q, parameters: p)
         #expect(found.count == 50, "filters must widen the probe until k results exist")
         #expect(found.allSatisfy { !unfiltered.contains($0.id) && $0.id % 2 == 0 })
+        // ...and no further: one widened query must not read the whole index (it once did,
+        // every list after the first, 10–20 ms per query at 1M items).
+        var widened = SearchParameters(k: 20, nprobe: 1)
+        widened.exclude = Set(try index.search(q, parameters: SearchParameters(k: 1_000, nprobe: 1)).map(\.id))  // the whole first list
+        let (neighbors, lists) = try index.environment.read { txn in
+            try index.scanCountingLists(q, centroidScores: index.centroidScores(q), parameters: widened, txn: txn)
+        }
+        #expect(neighbors.count == 20)
+        #expect(lists >= 2 && lists <= 3, "read \(lists) of 10 lists for 20 items, clusters holding ~100")
         // Fewer than k allowed items in the whole index: all of them, no more.
         p.allow = { $0 < 20 }
         p.exclude = []
