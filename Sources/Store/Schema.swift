@@ -1,7 +1,7 @@
 /// The store's schema as an ordered list of migrations. `PRAGMA user_version` records how many
 /// have been applied; opening a store applies the missing ones in one transaction.
 ///
-/// Layout (version 2):
+/// Layout (version 3):
 /// - `users(id, raw_id)`, `items(id, raw_id, label)`: dense ids from 0 ↔ the ids in the source files.
 /// - `interactions(id, user, item, ts, weight)`: one row per event; `(user, item, ts)` is unique, so
 ///   re-ingesting the same files changes nothing. `ts` is NULL for formats without time.
@@ -12,6 +12,8 @@
 /// - `splits(id, name, method, parameters, created_at)` and `split_parts(split, interaction, part)`
 ///   with part 0 = train, 1 = validation, 2 = test.
 /// - `runs(...)`: training and evaluation runs (added in version 2).
+/// - `item_features_token`: items by feature token, for the daemon's `filter=` (version 3; without
+///   it a filtered query read the whole table, ~250 ms at 1M items).
 enum Schema {
     static let migrations: [String] = [
         // 1: interactions, entities, features, splits.
@@ -86,6 +88,10 @@ enum Schema {
             metrics TEXT NOT NULL,
             PRIMARY KEY (run, epoch)
         ) WITHOUT ROWID;
+        """,
+        // 3: the items carrying a token (the table's key columns ride along, so it covers the lookup).
+        """
+        CREATE INDEX item_features_token ON item_features(token);
         """,
     ]
 

@@ -143,6 +143,11 @@ struct StoreSchemaTests {
         #expect(try store.schemaVersion == InteractionStore.supportedSchemaVersion)
         #expect(try store.count("runs") == 0)  // added by migration 2
         #expect(try store.denseID(of: .user, raw: "alice") == 0)
+        // Migration 3: the items carrying a token are found through an index, not a table scan.
+        var plan = ""
+        try store.connection.cached("EXPLAIN QUERY PLAN SELECT entity FROM item_features WHERE token = ?")
+            .query(.integer(1)) { plan += $0.string(3) }
+        #expect(plan.contains("USING COVERING INDEX item_features_token"), "plan: \(plan)")
     }
 
     @Test func aFreshStoreHasTheCurrentSchema() throws {
