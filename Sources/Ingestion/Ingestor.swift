@@ -35,7 +35,7 @@ public final class Ingestor {
         // (which force a statement journal on each insert) are switched off for the bulk load.
         try store.connection.execute("PRAGMA foreign_keys = OFF")
         defer { try? store.connection.execute("PRAGMA foreign_keys = ON") }
-        var report = try store.connection.transaction {
+        var report = try store.connection.transaction { try store.bulkLoad {
             let writer = try StoreWriter(store: store)
             var report = IngestReport()
             switch format {
@@ -44,7 +44,7 @@ public final class Ingestor {
             case .csv: try DelimitedFormat(reader: records, writer: writer, options: delimited).ingest(input: input, report: &report)
             }
             return report
-        }
+        } }
         report.newUsers = try store.count("users") - before.0
         report.newItems = try store.count("items") - before.1
         report.newInteractions = try store.count("interactions") - before.2

@@ -103,6 +103,17 @@ public final class InteractionStore {
         }
     }
 
+    /// Runs a bulk load (inside the caller's transaction). When the store holds no item features
+    /// yet, the token index is dropped first and built once at the end, which is much cheaper than
+    /// keeping it up to date row by row; if the load fails, the rollback restores it.
+    public func bulkLoad<T>(_ body: () throws -> T) throws -> T {
+        let empty = try connection.scalarInt("SELECT count(*) FROM (SELECT 1 FROM item_features LIMIT 1)") == 0
+        if empty { try connection.execute("DROP INDEX IF EXISTS item_features_token") }
+        let result = try body()
+        if empty { try connection.execute(Schema.itemFeaturesTokenIndex) }
+        return result
+    }
+
     // MARK: Lookups
 
     /// Number of rows in a table of the store (`users`, `items`, `interactions`, …).

@@ -89,11 +89,14 @@ enum Schema {
             PRIMARY KEY (run, epoch)
         ) WITHOUT ROWID;
         """,
-        // 3: the items carrying a token (the table's key columns ride along, so it covers the lookup).
-        """
-        CREATE INDEX item_features_token ON item_features(token);
-        """,
+        // 3: the items carrying a token.
+        itemFeaturesTokenIndex,
     ]
+
+    /// Items by feature token (the table's key columns ride along, so it covers the lookup).
+    /// A bulk load into an empty table drops it and builds it once at the end: kept up to date
+    /// row by row it made a 1M-item ingest ~37% slower.
+    static let itemFeaturesTokenIndex = "CREATE INDEX item_features_token ON item_features(token);"
 
     /// The schema version this build writes and reads.
     static var currentVersion: Int { migrations.count }

@@ -65,6 +65,34 @@ struct DelimitedFormatTests {
         #expect(try c.scalarInt("SELECT count(*) FROM user_features") == 3)
     }
 
+    /// The first feature load builds the token index once at the end (`InteractionStore.bulkLoad`);
+    /// a load that fails rolls back to a store that still has it; later loads keep it current.
+    @Test func theTokenIndexIsThereAfterABulkLoadAFailedOneAndAnIncrementalOne() throws {
+        func tokenIndexPlan(_ store: InteractionStore) throws -> String {
+            var plan = ""
+            try store.connection.cached("EXPLAIN QUERY PLAN SELECT entity FROM item_features WHERE token = ?")
+                .query(.integer(1)) { plan += $0.string(3) }
+            return plan
+        }
+        let w = Workspace()
+        w.write("bad/interactions.csv", "user,item\nu1,i1\n")
+        w.write("bad/items.csv", "item,price:numeric\ni1,12\ni2,not-a-number\n")
+        #expect(throws: IngestError.self) { _ = try w.ingest(.csv, w.path("bad")) }
+        #expect(try tokenIndexPlan(w.store()).contains("item_features_token"), "the failed load must not lose the index")
+        w.write("d/interactions.csv", "user,item\nu1,i1\nu2,i2\n")
+        w.write("d/items.csv", "item,tags:multihot\ni1,a|b\ni2,b\ni3,c\n")
+        _ = try w.ingest(.csv, w.path("d"))
+        let store = try w.store()
+        #expect(try tokenIndexPlan(store).contains("USING COVERING INDEX item_features_token"))
+        let b = try #require(try store.tokenID(of: .item, feature: "tags", token: "b"))
+        #expect(try store.entities(of: .item, withToken: b).sorted() == [0, 1])
+        w.write("more/interactions.csv", "user,item\nu3,i4\n")
+        w.write("more/items.csv", "item,tags:multihot\ni4,b\n")
+        _ = try w.ingest(.csv, w.path("more"))
+        #expect(try store.entities(of: .item, withToken: b).sorted() == [0, 1, 3])
+        #expect(try tokenIndexPlan(store).contains("USING COVERING INDEX item_features_token"))
+    }
+
     @Test func aFeatureFileWithABadKindIsRefused() throws {
         let w = Workspace()
         w.write("d/interactions.csv", "user,item\nu1,i1\n")
