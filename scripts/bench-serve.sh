@@ -106,6 +106,12 @@ wrk -t2 -c16 -d${SECONDS_RUN}s --latency -s "$WORK/users.lua" http://127.0.0.1:1
 wait $UPSERTS
 RSS=$(grep VmHWM /proc/$PID/status | awk '{print $2}')
 ERRORS=$(curl -s localhost:18181/metrics | grep '^twotower_http_requests_total' | grep -v 'status="200"' | grep -v 'status="201"' || true)
+# Where the knee is: the same route with fewer connections (closed loop, no reloads), 10 s each.
+# With c connections in a closed loop, latency ≈ c / throughput (Little's law), so once the cores
+# are busy more connections only add queueing.
+for C in 1 4 8; do
+  wrk -t$((C < 2 ? 1 : 2)) -c$C -d10s --latency -s "$WORK/users.lua" http://127.0.0.1:18181 > "$WORK/wrk-c$C.txt"
+done
 kill -TERM $PID; wait $PID || true; PID=""
 cat "$WORK/wrk.txt"
 python3 - "$WORK" "$RSS" "$ERRORS" <<'PY'
@@ -129,6 +135,13 @@ print(f"\nthroughput {rps:,.0f} req/s (bar ≥ 2,000); p50 {ms(50):.2f} ms, p99 
 print(f"errors: non-2xx {non2xx.group(1) if non2xx else 0}, socket {sock.group(1) if sock else 'none'}; upserts {done} ok / {failed} failed; "
       f"reloads {len([e for e in events if e])}; non-2xx by route: {errors.strip() or 'none'}")
 print(f"daemon peak RSS {rss / 1024:.0f} MiB")
+for c in (1, 4, 8):
+    s = open(f"{w}/wrk-c{c}.txt").read()
+    r = float(re.search(r"Requests/sec:\s+([\d.]+)", s).group(1))
+    def pct(label):
+        v, unit = re.search(rf"{label}%\s+([\d.]+)(us|ms|s)", s).groups()
+        return float(v) * {"us": 0.001, "ms": 1, "s": 1000}[unit]
+    print(f"  {c:2d} connection{'s' if c > 1 else ' '}: {r:,.0f} req/s, p50 {pct(50):.2f} ms, p99 {pct(99):.2f} ms (10 s, no reloads)")
 emit(bar="daemon top-10 at 16 connections, 1M items, recall@10 >= 0.95", ours=rps, peer=None, ratio=None, unit="requests/s",
      target=">= 2000 and p99 <= 5 ms", p50_ms=ms(50), p99_ms=ms(99), non_2xx=int(non2xx.group(1)) if non2xx else 0,
      upserts_ok=int(done), upserts_failed=int(failed), reloads=len([e for e in events if e]), peak_rss_mib=rss / 1024,
