@@ -43,14 +43,15 @@ extension TopKResponse {
                 case 0x0D: buffer.writeStaticString("\\r")
                 case 0x09: buffer.writeStaticString("\\t")
                 case ..<0x20:
-                    let hex = Array("0123456789abcdef".utf8)
                     buffer.writeStaticString("\\u00")
-                    buffer.writeInteger(hex[Int(byte >> 4)])
-                    buffer.writeInteger(hex[Int(byte & 15)])
+                    buffer.writeInteger(hexDigits[Int(byte >> 4)])
+                    buffer.writeInteger(hexDigits[Int(byte & 15)])
                 default: buffer.writeInteger(byte)
                 }
             }
         }
         buffer.writeInteger(UInt8(ascii: "\""))
     }
+
+    private static let hexDigits = Array("0123456789abcdef".utf8)
 }

@@ -107,7 +107,7 @@ public final class InteractionStore {
     /// yet, the token index is dropped first and built once at the end, which is much cheaper than
     /// keeping it up to date row by row; if the load fails, the rollback restores it.
     public func bulkLoad<T>(_ body: () throws -> T) throws -> T {
-        let empty = try connection.scalarInt("SELECT count(*) FROM (SELECT 1 FROM item_features LIMIT 1)") == 0
+        let empty = try connection.scalarInt("SELECT EXISTS (SELECT 1 FROM item_features)") == 0
         if empty { try connection.execute("DROP INDEX IF EXISTS item_features_token") }
         let result = try body()
         if empty { try connection.execute(Schema.itemFeaturesTokenIndex) }
