@@ -107,6 +107,10 @@ public final class Connection {
     /// Rows changed by the last INSERT, UPDATE or DELETE.
     public var changes: Int { Int(sqlite3_changes64(handle)) }
 
+    /// Rows changed through this connection since it opened. With `PRAGMA data_version`, which
+    /// moves on commits by other connections only, it tells a cache whether the file changed.
+    public var totalChanges: Int { Int(sqlite3_total_changes64(handle)) }
+
     var lastErrorMessage: String { String(cString: sqlite3_errmsg(handle)) }
 
     /// Runs a query and returns the first column of the first row as an integer (nil when no row or NULL).

@@ -122,8 +122,8 @@ struct Recommender {
             guard let token = try store.tokenID(of: .item, feature: filter.feature, token: filter.token) else {
                 throw APIError.badRequest("no item has \(filter.feature) '\(filter.token)'", field: "filter")
             }
-            let allowed = Set(try store.entities(of: .item, withToken: token).map(Int64.init))
-            parameters.allow = { allowed.contains($0) }
+            let allowed = try store.entitySet(of: .item, withToken: token)
+            parameters.allow = { allowed.contains(Int($0)) }
         }
         return try snapshot.index.search(vector, parameters: parameters).map { n in
             ScoredItem(id: try itemNames.name(of: Int(n.id), store: store) ?? "\(n.id)", score: n.score)

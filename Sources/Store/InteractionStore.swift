@@ -36,6 +36,8 @@ public final class InteractionStore {
     /// The underlying connection, for the store's own components.
     public let connection: Connection
     public let path: String
+    /// Token memberships remembered on this connection (`entitySet(of:withToken:)`).
+    var tokenSets = TokenSetCache()
 
     /// Opens the store at `path`, creating it (unless `create` is false) and migrating it to the
     /// current schema.
