@@ -3,7 +3,8 @@
 # trained on it, its IVF index at the nprobe that first gives recall@10 ≥ 0.95, then wrk with
 # 16 connections for 60 s against GET /v1/users/{id}/recommendations?k=10 while the index is
 # hot-reloaded twice and 1,000 items are upserted. Prints throughput, p50/p99, errors and the
-# daemon's peak RSS.
+# daemon's peak RSS. With the peers' venv, also FAISS IVFFlat / IVFSQ8 on the same embeddings at
+# the same nlist and nprobe, beside our index search alone.
 # The index is SQ8-coded by default (a quarter of the bytes per scanned vector, full-precision
 # re-ranking; the same recall at each nprobe here); --encoding flat for float32 lists. SQ8 re-ranks
 # 2·k candidates (--rerank-factor): on these embeddings the same recall@10 as 4·k, measured by the
@@ -63,6 +64,18 @@ import json; pts = json.load(open('$WORK/ann.json'))
 print(next((p['nprobe'] for p in pts if p['recall@10'] >= 0.95), pts[-1]['nprobe']))")
 echo "nprobe $NPROBE: $(python3 -c "import json; print([p for p in json.load(open('$WORK/ann.json')) if p['nprobe']==$NPROBE][0])")"
 
+# The index search alone beside FAISS on the same embeddings, nlist and nprobe (one thread, one
+# query at a time, as ann-eval measures), when the peers' venv is there. HTTP has no peer in
+# ../shared/peers; this says how much of a request the search is, and how fast the peer's is.
+VENV=${PEERS_VENV:-$HOME/.venv-peers}
+rm -f "$WORK/peer.jsonl"
+if [ -x "$VENV/bin/python" ] && "$VENV/bin/python" -c "import faiss" 2>/dev/null && [ -d ../shared/peers ]; then
+  (cd ../shared/peers && OPENBLAS_NUM_THREADS=1 "$VENV/bin/python" ann_peer.py --base "$WORK/items.npy" --query "$WORK/queries.npy" \
+     --nlist 4096 --nprobe "$NPROBE" --train-sample 100000 --sq8 --json "$WORK/peer.jsonl" > "$WORK/peer.txt")
+else
+  echo "(no FAISS comparison: the peers' venv $VENV with faiss is missing; see scripts/bench-index.sh --setup-peers)"
+fi
+
 cat > "$WORK/serve.json" <<JSON
 {"port": 18181, "default_k": 10, "default_nprobe": $NPROBE, "rerank_factor": $RERANK, "worker_threads": 2, "queue_limit": 1024, "request_timeout_ms": 1000}
 JSON
@@ -114,14 +127,14 @@ for C in 1 4 8; do
 done
 kill -TERM $PID; wait $PID || true; PID=""
 cat "$WORK/wrk.txt"
-python3 - "$WORK" "$RSS" "$ERRORS" <<'PY'
-import re, sys
+python3 - "$WORK" "$RSS" "$ERRORS" "$NPROBE" <<'PY'
+import json, os, re, sys
 import json as _json, os as _os
 def emit(**entry):
     """One figure for scripts/bench.sh --json (appended as a JSON line when BENCH_JSON is set)."""
     if _os.environ.get("BENCH_JSON"):
         with open(_os.environ["BENCH_JSON"], "a") as f: f.write(_json.dumps(entry) + "\n")
-w, rss, errors = sys.argv[1], int(sys.argv[2]), sys.argv[3]
+w, rss, errors, nprobe = sys.argv[1], int(sys.argv[2]), sys.argv[3], int(sys.argv[4])
 t = open(f"{w}/wrk.txt").read()
 rps = float(re.search(r"Requests/sec:\s+([\d.]+)", t).group(1))
 def ms(label, text=t):
@@ -130,7 +143,7 @@ def ms(label, text=t):
 non2xx = re.search(r"Non-2xx or 3xx responses: (\d+)", t)
 sock = re.search(r"Socket errors: (.*)", t)
 done, failed = open(f"{w}/upserts").read().split()
-events = open(f"{w}/events").read().split("\n") if __import__("os").path.exists(f"{w}/events") else []
+events = open(f"{w}/events").read().split("\n") if os.path.exists(f"{w}/events") else []
 print(f"\nthroughput {rps:,.0f} req/s (bar ≥ 2,000); p50 {ms(50):.2f} ms, p99 {ms(99):.2f} ms (bar ≤ 5 ms) at 16 connections")
 print(f"errors: non-2xx {non2xx.group(1) if non2xx else 0}, socket {sock.group(1) if sock else 'none'}; upserts {done} ok / {failed} failed; "
       f"reloads {len([e for e in events if e])}; non-2xx by route: {errors.strip() or 'none'}")
@@ -143,5 +156,19 @@ emit(bar="daemon top-10 at 16 connections, 1M items, recall@10 >= 0.95", ours=rp
      target=">= 2000 and p99 <= 5 ms", p50_ms=ms(50), p99_ms=ms(99), non_2xx=int(non2xx.group(1)) if non2xx else 0,
      upserts_ok=int(done), upserts_failed=int(failed), reloads=len([e for e in events if e]), peak_rss_mib=rss / 1024,
      note="no HTTP peer in ../shared/peers")
+if os.path.exists(f"{w}/peer.jsonl"):
+    ours = [p for p in json.load(open(f"{w}/ann.json")) if p["nprobe"] == nprobe][0]
+    peers = {r["index"]: r for r in map(json.loads, open(f"{w}/peer.jsonl")) if r.get("nprobe") == nprobe}
+    print(f"index search alone, nlist 4096, nprobe {nprobe}, 1 thread: ours {ours['qps']:,.0f} q/s (recall@10 {ours['recall@10']:.4f})", end="")
+    for name, r in peers.items():
+        print(f"; FAISS {name} {r['qps_1thread']:,.0f} q/s ({r['recall']:.4f}) -> {ours['qps'] / r['qps_1thread']:.2f}x", end="")
+    print()
+    if "IVFFlat" in peers:
+        emit(bar="index search at the daemon's nprobe, 1M trained embeddings, 1 thread", ours=ours["qps"],
+             peer=peers["IVFFlat"]["qps_1thread"], ratio=ours["qps"] / peers["IVFFlat"]["qps_1thread"], unit="queries/s",
+             recall_ours=ours["recall@10"], recall_peer=peers["IVFFlat"]["recall"], peer_name="FAISS IVFFlat", nprobe=nprobe)
+# Little's law for a closed loop: mean latency = connections / throughput.
+print(f"a p99 of 5 ms at 16 connections needs a mean below 5 ms, so over {16 / 0.005:,.0f} req/s; this run: mean "
+      f"{16 / rps * 1000:.2f} ms, {2 / rps * 1e6:,.0f} µs of the two cores per request (daemon and wrk)")
 print("Reproduce: scripts/bench-serve.sh")
 PY
