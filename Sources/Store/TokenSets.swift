@@ -40,7 +40,10 @@ extension InteractionStore {
     /// changes (a commit by any connection, or a write through this one), for up to 64 tokens: a
     /// filtered query on a popular category reads tens of thousands of rows, which took longer
     /// than the rest of the query at a million items.
+    /// Inside a transaction the set is read but not kept: a rollback would leave the change count
+    /// moved past rows that no longer exist.
     public func entitySet(of entity: Entity, withToken token: Int) throws -> EntitySet {
+        if connection.isInTransaction { return EntitySet(try entities(of: entity, withToken: token)) }
         let stamp = (try connection.scalarInt("PRAGMA data_version") ?? 0, connection.totalChanges)
         if tokenSets.stamp.map({ $0 != stamp }) ?? true {
             tokenSets.sets = [:]

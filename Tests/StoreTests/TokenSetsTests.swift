@@ -58,6 +58,22 @@ struct TokenSetsTests {
         #expect(try store.entitySet(of: .item, withToken: even).contains(3))
     }
 
+    @Test func aSetReadInsideARolledBackTransactionIsNotKept() throws {
+        struct Abandon: Error {}
+        let store = try store(items: 10)
+        let even = try token(store, "even")
+        _ = try store.entitySet(of: .item, withToken: even)
+        #expect(throws: Abandon.self) {
+            try store.connection.transaction {
+                let writer = try StoreWriter(store: store)
+                try writer.setTokens(.item, id: 5, feature: try writer.feature(.item, name: "tags", kind: .multihot), tokens: ["even"])
+                #expect(try store.entitySet(of: .item, withToken: even).contains(5))
+                throw Abandon()
+            }
+        }
+        #expect(!(try store.entitySet(of: .item, withToken: even).contains(5)), "the rolled-back row is gone")
+    }
+
     @Test func atMost64TokensAreKeptAndTheOldestGoesFirst() throws {
         let store = try store(items: 2)
         try store.connection.transaction {
