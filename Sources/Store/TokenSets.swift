@@ -26,13 +26,34 @@ struct TokenSetCache {
     /// Tokens kept at most; the oldest goes first.
     static let capacity = 64
 
+    struct Key: Hashable {
+        var entity: Entity
+        var token: Int
+    }
+
     /// `PRAGMA data_version` (commits by other connections) and this connection's total changes
     /// when the sets were read.
-    var stamp: (Int64, Int)?
-    var sets: [String: EntitySet] = [:]
-    var order: [String] = []
+    private var stamp: (Int64, Int)?
+    private(set) var sets: [Key: EntitySet] = [:]
+    private var order: [Key] = []
     /// Sets read from the store (not from memory) over the connection's life: for tests.
-    var loads = 0
+    private(set) var loads = 0
+
+    /// The set for `key`, from memory when the store's stamp is still `stamp`, else from `load`.
+    mutating func set(_ key: Key, stamp: (Int64, Int), load: () throws -> EntitySet) rethrows -> EntitySet {
+        if self.stamp.map({ $0 != stamp }) ?? true {
+            sets = [:]
+            order = []
+            self.stamp = stamp
+        }
+        if let known = sets[key] { return known }
+        let set = try load()
+        loads += 1
+        if order.count == Self.capacity { sets[order.removeFirst()] = nil }
+        sets[key] = set
+        order.append(key)
+        return set
+    }
 }
 
 extension InteractionStore {
@@ -43,22 +64,9 @@ extension InteractionStore {
     /// Inside a transaction the set is read but not kept: a rollback would leave the change count
     /// moved past rows that no longer exist.
     public func entitySet(of entity: Entity, withToken token: Int) throws -> EntitySet {
-        if connection.isInTransaction { return EntitySet(try entities(of: entity, withToken: token)) }
+        let load = { EntitySet(try self.entities(of: entity, withToken: token)) }
+        if connection.isInTransaction { return try load() }
         let stamp = (try connection.scalarInt("PRAGMA data_version") ?? 0, connection.totalChanges)
-        if tokenSets.stamp.map({ $0 != stamp }) ?? true {
-            tokenSets.sets = [:]
-            tokenSets.order = []
-            tokenSets.stamp = stamp
-        }
-        let key = "\(entity.rawValue) \(token)"
-        if let known = tokenSets.sets[key] { return known }
-        let set = EntitySet(try entities(of: entity, withToken: token))
-        tokenSets.loads += 1
-        if tokenSets.order.count == TokenSetCache.capacity {
-            tokenSets.sets[tokenSets.order.removeFirst()] = nil
-        }
-        tokenSets.sets[key] = set
-        tokenSets.order.append(key)
-        return set
+        return try tokenSets.set(.init(entity: entity, token: token), stamp: stamp, load: load)
     }
 }
