@@ -6,9 +6,12 @@ import PackageDescription
 /// Dependency direction (no cycles, storage never depends on the model):
 ///   C modules (CLMDB, CSQLite, COpenBLAS)
 ///     → safe wrappers (LMDB, SQLite, LinearAlgebra)
-///     → domain (Store, Ingestion, Synthetic, Settings, Randomness)
-///     → model, index, evaluation, serving
-///     → the `twotower` executable, which only assembles them.
+///     → domain (Store, Ingestion, Synthetic, Randomness)
+///     → model, index, evaluation
+///     → Settings (the configuration files, decoded into the domain's own types)
+///     → ModelStore, Serving
+///     → Pipeline (the application layer: the jobs the commands run)
+///     → the `twotower` executable, which only parses arguments, calls Pipeline and prints.
 let package = Package(
     name: "TwoTower",
     platforms: [.macOS(.v14)],
@@ -38,10 +41,9 @@ let package = Package(
 
         // Domain.
         .target(name: "Randomness"),
-        .target(name: "Settings"),
         .target(name: "Store", dependencies: ["SQLite", "Randomness"]),
         .target(name: "Ingestion", dependencies: ["Store"]),
-        .target(name: "Synthetic", dependencies: ["Randomness", "Settings"]),
+        .target(name: "Synthetic", dependencies: ["Randomness"]),
         .target(name: "Evaluation", dependencies: ["LinearAlgebra", "Store"]),
         // Training loops are the hot path: optimised even in debug builds, like the C kernels.
         .target(name: "Model", dependencies: ["LinearAlgebra", "Randomness"], swiftSettings: [.unsafeFlags(["-O"])]),
@@ -49,6 +51,9 @@ let package = Package(
 
         // Self-contained HTML reports with inline SVG charts.
         .target(name: "Report"),
+
+        // The configuration files (`Config/*.json`), decoded into the domain's own types.
+        .target(name: "Settings", dependencies: ["Model", "VectorIndex", "Ingestion", "Store", "Synthetic"]),
 
         // The bridge between the store and the model: architectures and inputs read from a store.
         .target(name: "ModelStore", dependencies: ["Model", "Store", "Settings", "LinearAlgebra"]),
@@ -62,11 +67,18 @@ let package = Package(
             .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
         ]),
 
-        // The command-line tool.
+        // The application layer: each job a command runs (training with its refit, the demo, index
+        // builds, evaluations, reports), so the command line only parses, calls and prints.
+        .target(name: "Pipeline", dependencies: [
+            "Settings", "Store", "Ingestion", "Synthetic", "VectorIndex", "LinearAlgebra", "Evaluation", "Model", "ModelStore",
+            "Serving", "Report",
+        ]),
+
+        // The command-line tool: argument parsing and printing.
         .executableTarget(
             name: "twotower",
             dependencies: [
-                "Settings", "Store", "Ingestion", "Synthetic", "VectorIndex", "LinearAlgebra", "Evaluation", "Model", "ModelStore", "Serving", "Report",
+                "Pipeline", "Settings", "Store", "Ingestion", "Synthetic", "VectorIndex", "Evaluation", "Model", "Serving",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
@@ -79,7 +91,7 @@ let package = Package(
         .testTarget(name: "StoreTests", dependencies: ["Store", "SQLite", "TestScratch"]),
         .testTarget(name: "IngestionTests", dependencies: ["Ingestion", "Store", "SQLite"]),
         .testTarget(name: "SyntheticTests", dependencies: ["Synthetic", "Ingestion", "Store", "Settings"]),
-        .testTarget(name: "SettingsTests", dependencies: ["Settings"]),
+        .testTarget(name: "SettingsTests", dependencies: ["Settings", "Model", "VectorIndex", "Ingestion", "Store"]),
         .testTarget(name: "ModelTests", dependencies: ["Model", "LinearAlgebra", "Randomness", "Evaluation"]),
         .testTarget(name: "EvaluationTests", dependencies: ["Evaluation", "LinearAlgebra", "Store"]),
         .testTarget(name: "VectorIndexTests", dependencies: ["VectorIndex", "LinearAlgebra", "Randomness", "LMDB", "CKernels"]),
@@ -88,6 +100,8 @@ let package = Package(
             .product(name: "HummingbirdTesting", package: "hummingbird"),
         ]),
         .testTarget(name: "ReportTests", dependencies: ["Report"]),
+        .testTarget(name: "PipelineTests", dependencies: ["Pipeline", "Settings", "Store", "Model", "ModelStore", "VectorIndex", "Evaluation",
+                                                          "LinearAlgebra", "TestScratch"]),
         .testTarget(name: "CLITests", dependencies: ["twotower", "ModelStore", "Store", "VectorIndex", "LinearAlgebra"]),
     ]
 )

@@ -31,6 +31,8 @@ public struct IngestReport: Codable, Sendable {
     /// Skipped lines by "field: reason", and the first few in full.
     public var skippedByReason: [String: Int] = [:]
     public var skippedExamples: [String] = []
+    /// Things that did not stop the ingest but that a user should know (an empty file).
+    public var warnings: [String] = []
     public var seconds = 0.0
 
     public var skipped: Int { files.reduce(0) { $0 + $1.skipped } }
@@ -39,6 +41,6 @@ public struct IngestReport: Codable, Sendable {
     enum CodingKeys: String, CodingKey {
         case files, seconds
         case newUsers = "new_users", newItems = "new_items", newInteractions = "new_interactions"
-        case skippedByReason = "skipped_by_reason", skippedExamples = "skipped_examples"
+        case skippedByReason = "skipped_by_reason", skippedExamples = "skipped_examples", warnings
     }
 }

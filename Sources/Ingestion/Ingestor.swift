@@ -30,12 +30,14 @@ public final class Ingestor {
     public func ingest(format: IngestFormat, input: String,
                        delimited: DelimitedOptions = DelimitedOptions()) throws -> IngestReport {
         let started = Date()
-        let before = try (store.count("users"), store.count("items"), store.count("interactions"))
         // The writer creates every parent row before its children, so per-row foreign-key checks
         // (which force a statement journal on each insert) are switched off for the bulk load.
         try store.connection.execute("PRAGMA foreign_keys = OFF")
         defer { try? store.connection.execute("PRAGMA foreign_keys = ON") }
         var report = try store.connection.transaction { try store.bulkLoad {
+            // Counted inside the write transaction, so another ingest committing at the same time
+            // is never reported as this one's rows.
+            let before = try (store.count("users"), store.count("items"), store.count("interactions"))
             let writer = try StoreWriter(store: store)
             var report = IngestReport()
             switch format {
@@ -43,11 +45,11 @@ public final class Ingestor {
             case .lightgcn: try LightGCNFormat(reader: records, writer: writer).ingest(directory: input, report: &report)
             case .csv: try DelimitedFormat(reader: records, writer: writer, options: delimited).ingest(input: input, report: &report)
             }
+            report.newUsers = try store.count("users") - before.0
+            report.newItems = try store.count("items") - before.1
+            report.newInteractions = try store.count("interactions") - before.2
             return report
         } }
-        report.newUsers = try store.count("users") - before.0
-        report.newItems = try store.count("items") - before.1
-        report.newInteractions = try store.count("interactions") - before.2
         report.seconds = Date().timeIntervalSince(started)
         return report
     }

@@ -4,6 +4,14 @@ import Glibc
 import Darwin
 #endif
 
+/// Where the in-batch sampling probabilities of the logQ correction come from.
+public enum LogQEstimate: String, Sendable, Codable, CaseIterable {
+    /// Whole-data counts of each item's training interactions.
+    case counts
+    /// Yi et al.'s streaming estimate, updated as batches pass.
+    case streaming
+}
+
 /// The sampling-bias correction of Yi et al. (RecSys 2019) for a batch's candidate columns:
 /// `weight · log q(c)`, subtracted from each logit, where q(c) is how often item c is expected
 /// among the candidates. With mixed negative sampling (Yang et al., WWW 2020) an item reaches

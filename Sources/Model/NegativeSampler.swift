@@ -9,7 +9,7 @@ import Darwin
 /// Draws extra negatives for a batch, uniformly over the catalogue or in proportion to item
 /// popularity, and knows each item's probability of being drawn, for the logQ correction.
 public struct NegativeSampler: Sendable {
-    public enum Distribution: String, Sendable, Codable {
+    public enum Distribution: String, Sendable, Codable, CaseIterable {
         case uniform, popularity
     }
 

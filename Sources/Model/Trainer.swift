@@ -42,9 +42,21 @@ public struct TrainerSettings: Sendable {
     /// Stop after this epoch while the learning-rate schedule still spans `epochs` (a refit for
     /// the epoch count early stopping chose); nil runs to `epochs` or early stopping.
     public var stopAfterEpoch: Int?
+    /// Worker threads for a step (the batch's rows are split among them).
+    public var threads = 2
     public var seed: UInt64 = 1
 
     public init() {}
+}
+
+/// The losses a configuration can name (`loss` in `Config/train.json`).
+public enum LossName: String, Sendable, Codable, CaseIterable {
+    /// Sampled softmax (InfoNCE) over the batch's candidates.
+    case softmax
+    /// SimpleX's cosine contrastive loss.
+    case ccl
+    /// Bayesian personalised ranking over the same candidates.
+    case bpr
 }
 
 /// Which loss the trainer minimises.
@@ -58,7 +70,7 @@ public enum Objective: Sendable, Equatable {
 }
 
 /// How the learning rate moves after warm-up.
-public enum LearningRateSchedule: String, Sendable, Codable {
+public enum LearningRateSchedule: String, Sendable, Codable, CaseIterable {
     case constant, cosine, linear
 
     /// The factor at `step` (from 1) of `total`, after `warmup` linear warm-up steps.

@@ -24,7 +24,7 @@ public enum ModelData {
     public static func architecture(config c: TrainingConfig, store: InteractionStore) throws -> ModelArchitecture {
         let users = try store.count("users"), items = try store.count("items")
         let mlp = c.mlpHidden.isEmpty ? nil
-            : MLPSpec(hidden: c.mlpHidden, activation: Activation(rawValue: c.mlpActivation) ?? .relu, layerNorm: c.layerNorm,
+            : MLPSpec(hidden: c.mlpHidden, activation: c.mlpActivation, layerNorm: c.layerNorm,
                       dropout: Float(c.dropout), residual: c.residual)
         func tower(_ entity: Entity, count: Int, buckets: Int, features: Bool) throws -> TowerSpec {
             var spec = TowerSpec(count: count, dimension: c.embeddingDimension, idBuckets: buckets, mlp: mlp)
@@ -44,7 +44,7 @@ public enum ModelData {
         return ModelArchitecture(user: try tower(.user, count: users, buckets: c.userIdBuckets, features: c.userFeatures),
                                  item: try tower(.item, count: items, buckets: c.itemIdBuckets, features: c.itemFeatures),
                                  history: c.historyLength > 0 ? HistorySpec(length: c.historyLength, shared: c.historyShared,
-                                                                                 learnedWeights: c.historyPooling == "learned") : nil)
+                                                                                 learnedWeights: c.historyPooling == .learned) : nil)
     }
 
     /// Encoded features of every entity of one side, for a tower spec (nil when it reads none).
@@ -63,10 +63,13 @@ public enum ModelData {
     /// histories — given, or the items known before `part` (empty for a model without history).
     public static func inputs(store: InteractionStore, architecture a: ModelArchitecture, split: String,
                        histories: [[Int32]]? = nil, before part: SplitPart = .validation) throws -> ModelInputs {
-        ModelInputs(userFeatures: try features(store: store, entity: .user, spec: a.user),
-                    itemFeatures: try features(store: store, entity: .item, spec: a.item),
+        // Entities the store gained after training keep their features and histories too: the
+        // model can embed them from those (an unhashed id table has no row for them).
+        let users = max(a.user.count, try store.count("users")), items = max(a.item.count, try store.count("items"))
+        return ModelInputs(userFeatures: try features(store: store, entity: .user, spec: a.user, count: users),
+                    itemFeatures: try features(store: store, entity: .item, spec: a.item, count: items),
                     histories: a.history == nil ? (histories ?? [])
-                        : try histories ?? Self.histories(store: store, split: split, before: part, users: a.user.count))
+                        : try histories ?? Self.histories(store: store, split: split, before: part, users: users))
     }
 }
 
@@ -96,4 +99,34 @@ public struct LoadedModel: Sendable {
     public var itemCount: Int { model.architecture.item.count }
     public func userEmbeddings() -> Matrix { model.userEmbeddings(inputs) }
     public func itemEmbeddings() -> Matrix { model.itemEmbeddings(inputs) }
+
+    /// The embedding of one user of the store, from the inputs' history and features. A user the
+    /// model never saw (newer than its training) is embedded like a cold user, from history and
+    /// features alone, when the model has either; otherwise there is nothing to embed it from.
+    /// - Throws: `ColdEntityError` when the model cannot embed the user.
+    public func userEmbedding(dense user: Int) throws -> [Float] {
+        let a = model.architecture
+        let known = user < a.user.count
+        let batch = inputs.userBatch([Int32(user)], historyLength: model.historyLength)
+        let hasHistory = !(batch.histories.first ?? []).isEmpty
+        let hasFeatures = !(batch.tokens.first ?? []).isEmpty || batch.numeric.cols > 0
+        guard known || (a.history != nil && hasHistory) || (a.user.tokenRows > 0 || !a.user.numeric.isEmpty) && hasFeatures else {
+            throw ColdEntityError(what: "user", model: a.history == nil ? "this model has no history encoder or user features"
+                                                                        : "the user has no history yet")
+        }
+        // An unhashed id table has no row for a newer user (`Tower.row(of:)` gives −1); a hashed
+        // one maps every id to a bucket.
+        let vector = Array(model.users(batch).row(0))
+        guard vector.contains(where: { $0 != 0 }) else { throw ColdEntityError(what: "user", model: "the model gives it a zero vector") }
+        return vector
+    }
+}
+
+/// An entity the model cannot embed: newer than the model, and nothing (history, features) to
+/// embed it from. Never answered with a zero vector ranked as if it meant something.
+public struct ColdEntityError: Error, CustomStringConvertible {
+    public let what: String
+    public let model: String
+
+    public var description: String { "the \(what) is newer than the model and cannot be embedded (\(model)); retrain, or use a history encoder" }
 }

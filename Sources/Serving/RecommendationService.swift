@@ -2,30 +2,6 @@ import Foundation
 import Store
 import VectorIndex
 
-/// Where the daemon reads from and how it behaves; `Settings.ServingConfig` fills it.
-public struct ServingOptions: Sendable {
-    public var host = "127.0.0.1"
-    public var port = 8080
-    public var storePath: String
-    public var modelPath: String
-    public var indexPath: String
-    public var defaultK = 10
-    public var defaultNprobe = 8
-    /// SQ8 indexes: re-ranked candidates as a multiple of k.
-    public var rerankFactor = SearchParameters().rerankFactor
-    public var workerThreads = 2
-    public var queueLimit = 256
-    public var requestTimeout = Duration.milliseconds(1_000)
-    /// The bearer token admin routes require; nil disables them.
-    public var adminToken: String?
-
-    public init(storePath: String, modelPath: String, indexPath: String) {
-        self.storePath = storePath
-        self.modelPath = modelPath
-        self.indexPath = indexPath
-    }
-}
-
 /// The daemon's state: the current model/index snapshot, the worker pool, store connections
 /// and metrics. Routes call `perform`, which runs their work on a worker thread against the
 /// snapshot current when the request arrived.

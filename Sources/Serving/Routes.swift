@@ -119,8 +119,9 @@ public enum Routes {
             throw APIError.badRequest("unknown query parameter '\(key)'; this route takes \(allowed.sorted().joined(separator: ", "))",
                                       field: String(key))
         }
-        var options = QueryOptions(k: service.options.defaultK, nprobe: service.options.defaultNprobe)
-        options.rerankFactor = service.options.rerankFactor
+        let metadata = service.snapshot.index.metadata
+        var options = QueryOptions(k: service.options.defaultK, nprobe: service.options.defaultNprobe ?? metadata.defaultNprobe)
+        options.rerankFactor = service.options.rerankFactor ?? metadata.defaultRerankFactor
         if let k = query.get("k") {
             guard let value = Int(k), (1...1000).contains(value) else {
                 throw APIError.badRequest("k must be an integer from 1 to 1000, got '\(k)'", field: "k")

@@ -1,4 +1,8 @@
 import Foundation
+import Ingestion
+import Model
+import Store
+import VectorIndex
 
 /// A configuration file that could not be used; the message names the file and the key.
 public struct ConfigError: Error, CustomStringConvertible {
@@ -96,6 +100,10 @@ public enum ConfigLoader {
         case let .keyNotFound(key, context):
             return "missing key \(path(context.codingPath + [key]))"
         case let .dataCorrupted(context):
+            if let match = context.debugDescription.firstMatch(of: /Cannot initialize (\w+) from invalid String value (.*)/) {
+                let choices = ConfigChoices.names[String(match.1)].map { ": expected one of " + $0.joined(separator: ", ") } ?? ""
+                return "key \(path(context.codingPath)) has value \"\(match.2)\"\(choices)"
+            }
             let underlying = (context.underlyingError as NSError?)?.userInfo[NSDebugDescriptionErrorKey] as? String
             return "at \(path(context.codingPath)): \(underlying ?? context.debugDescription)"
         @unknown default:
@@ -111,4 +119,22 @@ public enum ConfigLoader {
         }
         return out
     }
+}
+
+/// The values each choice in a configuration may take, by type name, for error messages that
+/// list them ("key loss has value "hinge": expected one of softmax, ccl, bpr").
+enum ConfigChoices {
+    static let names: [String: [String]] = [
+        "LossName": LossName.allCases.map(\.rawValue),
+        "Distribution": NegativeSampler.Distribution.allCases.map(\.rawValue),
+        "LearningRateSchedule": LearningRateSchedule.allCases.map(\.rawValue),
+        "LogQEstimate": LogQEstimate.allCases.map(\.rawValue),
+        "HistoryPooling": HistoryPooling.allCases.map(\.rawValue),
+        "Activation": Activation.allCases.map(\.rawValue),
+        "Metric": Metric.allCases.map(\.rawValue),
+        "VectorEncoding": VectorEncoding.allCases.map(\.rawValue),
+        "ErrorPolicy": ErrorPolicy.allCases.map(\.rawValue),
+        "DataSource": DataSource.allCases.map(\.rawValue),
+        "SplitMethodName": SplitMethodName.allCases.map(\.rawValue),
+    ]
 }

@@ -1,6 +1,12 @@
 import Foundation
 import SQLite
 
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
 /// Which side of the model an id or feature belongs to.
 public enum Entity: String, Sendable, CaseIterable, Codable {
     case user, item
@@ -166,5 +172,28 @@ public final class InteractionStore {
         try statement.query(.integer(Int64(id))) { row in
             try body(row.int(0), row.int(1))
         }
+    }
+}
+
+extension InteractionStore {
+    /// Builds a store beside `path` and moves it over `path` only when `body` has finished, so an
+    /// interrupted build (an error, a kill) leaves the store at `path` as it was. `body` receives
+    /// the store being built (at `path.building`, emptied first); the finished file is
+    /// checkpointed into one file and renamed into place in one step.
+    public static func buildBeside(_ path: String, _ body: (InteractionStore) throws -> Void) throws {
+        let fm = FileManager.default
+        let building = path + ".building"
+        for suffix in ["", "-wal", "-shm"] { try? fm.removeItem(atPath: building + suffix) }
+        do {
+            let store = try InteractionStore(path: building)
+            try body(store)
+            // Checkpoint the WAL into the main file, so the single rename below moves everything.
+            try store.connection.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        }
+        for suffix in ["-wal", "-shm"] { try? fm.removeItem(atPath: path + suffix) }
+        guard rename(building, path) == 0 else {
+            throw StoreError.unwritable(path: path, reason: "cannot move \(building) over it: \(String(cString: strerror(errno)))")
+        }
+        for suffix in ["-wal", "-shm"] { try? fm.removeItem(atPath: building + suffix) }
     }
 }

@@ -1,7 +1,7 @@
 /// The store's schema as an ordered list of migrations. `PRAGMA user_version` records how many
 /// have been applied; opening a store applies the missing ones in one transaction.
 ///
-/// Layout (version 3):
+/// Layout (version 4):
 /// - `users(id, raw_id)`, `items(id, raw_id, label)`: dense ids from 0 ↔ the ids in the source files.
 /// - `interactions(id, user, item, ts, weight)`: one row per event; `(user, item, ts)` is unique, so
 ///   re-ingesting the same files changes nothing. `ts` is NULL for formats without time.
@@ -11,7 +11,8 @@
 ///   numeric feature; one row per token with value 1 for categorical and multi-hot features.
 /// - `splits(id, name, method, parameters, created_at)` and `split_parts(split, interaction, part)`
 ///   with part 0 = train, 1 = validation, 2 = test.
-/// - `runs(...)`: training and evaluation runs (added in version 2).
+/// - `runs(...)`: training and evaluation runs (added in version 2), with their `status` and the
+///   `pid` of the process running them (version 4).
 /// - `item_features_token`: items by feature token, for the daemon's `filter=` (version 3; without
 ///   it a filtered query read the whole table, ~250 ms at 1M items).
 enum Schema {
@@ -91,6 +92,13 @@ enum Schema {
         """,
         // 3: the items carrying a token.
         itemFeaturesTokenIndex,
+        // 4: a run's state (running, finished, failed, interrupted) and the process running it,
+        // so a run killed without a chance to say so is found and marked at the next start.
+        """
+        ALTER TABLE runs ADD COLUMN status TEXT NOT NULL DEFAULT 'finished';
+        ALTER TABLE runs ADD COLUMN pid INTEGER;
+        UPDATE runs SET status = 'interrupted' WHERE finished_at IS NULL;
+        """,
     ]
 
     /// Items by feature token (the table's key columns ride along, so it covers the lookup).

@@ -35,6 +35,38 @@ public enum SplitMethod: Sendable, Equatable {
     }
 }
 
+/// The split methods a command line or `Config/data.json` can name.
+public enum SplitMethodName: String, Sendable, Codable, CaseIterable {
+    case leaveLastOut = "leave-last-out"
+    case temporalRatio = "temporal-ratio"
+    case randomRatio = "random-ratio"
+    case validationFrom = "validation-from"
+    /// The split stored at ingest with LightGCN files (nothing to compute).
+    case given
+}
+
+/// A split method could not be built from its name and parameters.
+public struct SplitMethodError: Error, CustomStringConvertible {
+    public let description: String
+}
+
+extension SplitMethod {
+    /// The method `name` with its parameters (`source` only for validation-from).
+    /// - Throws: `SplitMethodError` for `given` (stored at ingest, not computed) or a missing source.
+    public init(name: SplitMethodName, validation: Double, test: Double, source: String?, seed: UInt64) throws {
+        switch name {
+        case .leaveLastOut: self = .leaveLastOut
+        case .temporalRatio: self = .temporalRatio(validation: validation, test: test)
+        case .randomRatio: self = .randomRatio(validation: validation, test: test, seed: seed)
+        case .validationFrom:
+            guard let source else { throw SplitMethodError(description: "validation-from needs --source, the split to carve validation from") }
+            self = .validationFrom(source: source, fraction: validation, seed: seed)
+        case .given:
+            throw SplitMethodError(description: "the 'given' split is stored by ingesting LightGCN files; it is not computed")
+        }
+    }
+}
+
 /// Writes named splits into a store. Streams users in order, so memory holds one user's
 /// interactions at a time; runs in one transaction.
 public struct Splitter {

@@ -8,6 +8,8 @@ public enum StoreError: Error, CustomStringConvertible, Equatable {
     case missing(path: String)
     case unknownSplit(String)
     case invalidSplit(String)
+    /// The store file could not be written or moved into place.
+    case unwritable(path: String, reason: String)
 
     public var description: String {
         switch self {
@@ -21,6 +23,8 @@ public enum StoreError: Error, CustomStringConvertible, Equatable {
             "no split named '\(name)' in the store (see `twotower stats`)"
         case let .invalidSplit(reason):
             "cannot split: \(reason)"
+        case let .unwritable(path, reason):
+            "cannot write the store \(path): \(reason)"
         }
     }
 }

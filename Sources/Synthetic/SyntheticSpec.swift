@@ -1,4 +1,3 @@
-import Settings
 
 /// The recipe for a synthetic interaction data set with planted structure.
 ///
@@ -8,7 +7,7 @@ import Settings
 /// the one closest to the user's factor. Side features are noisy views of the clusters. So a
 /// two-tower model has something real to learn from ids, history and features alike, and a
 /// popularity baseline is clearly beaten when it does.
-public struct SyntheticSpec: DefaultedConfig, Sendable, Equatable {
+public struct SyntheticSpec: Codable, Sendable, Equatable {
     public var users = 4_000
     public var items = 2_000
     public var clusters = 24

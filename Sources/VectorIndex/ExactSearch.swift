@@ -1,3 +1,4 @@
+import Foundation
 import LinearAlgebra
 
 /// Brute-force top-k by the same scores as the index, for ground truth in evaluations.
@@ -34,5 +35,19 @@ public enum ExactSearch {
             qs += qn
         }
         return tops.map { $0.sorted() }
+    }
+
+    /// Single-thread exact search speed over `base`, one query at a time (at most 50 of them).
+    public static func queriesPerSecond(base: Matrix, ids: [Int64], metric: Metric, queries: Matrix) -> Double {
+        let n = min(queries.rows, 50)
+        guard n > 0 else { return 0 }
+        let saved = BLAS.threads
+        BLAS.threads = 1
+        defer { BLAS.threads = saved }
+        let started = Date()
+        for r in 0..<n {
+            _ = search(queries: Matrix(rows: 1, cols: queries.cols, values: Array(queries.row(r))), base: base, ids: ids, k: 10, metric: metric)
+        }
+        return Double(n) / max(Date().timeIntervalSince(started), 1e-9)
     }
 }

@@ -21,6 +21,14 @@ public struct BuildParameters: Sendable {
     public init(nlist: Int) { self.nlist = nlist }
 }
 
+/// How many lists an index of `n` vectors gets when the configuration leaves nlist at 0: about
+/// 4·√n (FAISS's rule of thumb), at least 1 and at most n.
+public enum IVFSizing {
+    public static func nlist(vectors n: Int) -> Int {
+        max(1, min(n, Int(4 * Double(n).squareRoot())))
+    }
+}
+
 /// What a build did.
 public struct BuildReport: Codable, Sendable {
     public var path: String
@@ -166,7 +174,7 @@ public enum IndexBuilder {
                 formatVersion: IndexLayout.formatVersion, dimension: d, metric: p.metric, nlist: p.nlist, count: n,
                 encoding: p.encoding, chunkCapacity: p.chunkCapacity, source: p.source,
                 builtAt: ISO8601DateFormatter().string(from: Date()),
-                buildSeconds: Date().timeIntervalSince(started), complete: true)
+                buildSeconds: Date().timeIntervalSince(started), complete: true, calibration: nil)
             try txn.put(try IndexLayout.encodeMetadata(metadata), forKey: Array("meta".utf8), in: meta)
         }
         try env.sync()

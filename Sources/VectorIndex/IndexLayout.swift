@@ -26,6 +26,61 @@ public struct IndexMetadata: Codable, Sendable, Equatable {
     public var buildSeconds: Double
     /// Set in the build's last write: an index without it is an interrupted build.
     public var complete: Bool
+    /// The search setting measured at build time to reach a target recall (nil for an index built
+    /// without calibration, or by an older TwoTower).
+    public var calibration: IndexCalibration?
+
+    /// The nprobe a search uses when it does not say: the calibrated one, else 8 (at most nlist).
+    public var defaultNprobe: Int { min(calibration?.nprobe ?? 8, nlist) }
+    /// The re-rank factor a search uses when it does not say (SQ8 and PQ4 encodings).
+    public var defaultRerankFactor: Int { calibration?.rerankFactor ?? SearchParameters().rerankFactor }
+}
+
+/// What a build measured to choose the default search setting: ANN recall@10 against exact
+/// search over held-out queries for a sweep of settings, and the smallest that reaches the target.
+public struct IndexCalibration: Codable, Sendable, Equatable {
+    /// One measured setting.
+    public struct Point: Codable, Sendable, Equatable {
+        public var nprobe: Int
+        public var rerankFactor: Int
+        public var recallAt10: Double
+        /// Single-thread queries per second, one query at a time, k = 10.
+        public var qps: Double
+
+        public init(nprobe: Int, rerankFactor: Int, recallAt10: Double, qps: Double) {
+            self.nprobe = nprobe
+            self.rerankFactor = rerankFactor
+            self.recallAt10 = recallAt10
+            self.qps = qps
+        }
+    }
+
+    /// The recall@10 the setting was chosen to reach.
+    public var targetRecall: Double
+    /// The chosen setting: the fastest measured one that reaches the target (or the most
+    /// accurate one when none does), and its measured recall.
+    public var nprobe: Int
+    public var rerankFactor: Int
+    public var recallAt10: Double
+    /// Whether the chosen setting reaches the target.
+    public var reached: Bool
+    /// The queries it was measured on ("users.npy (1,000 rows)", "1,000 held-out item vectors").
+    public var queries: String
+    public var curve: [Point]
+    /// Single-thread queries per second of an exact scan over the same vectors.
+    public var exactQPS: Double?
+
+    public init(targetRecall: Double, nprobe: Int, rerankFactor: Int, recallAt10: Double, reached: Bool, queries: String,
+                curve: [Point], exactQPS: Double?) {
+        self.targetRecall = targetRecall
+        self.nprobe = nprobe
+        self.rerankFactor = rerankFactor
+        self.recallAt10 = recallAt10
+        self.reached = reached
+        self.queries = queries
+        self.curve = curve
+        self.exactQPS = exactQPS
+    }
 }
 
 /// The LMDB layout of one index version (one LMDB environment directory).

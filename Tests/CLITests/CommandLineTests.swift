@@ -73,7 +73,7 @@ struct CommandLineTests {
         }
     }
 
-    @Test(arguments: [("demo", "--dataset", "LightGCN"), ("synth", "--seed", "Random seed"),
+    @Test(arguments: [("demo", "--dataset", "LightGCN"), ("synth", "--seed", "Seed for every random choice"),
                       ("ingest", "--on-error", "roll back"), ("split", "--method", "leave-last-out"),
                       ("stats", "--json", "JSON instead of a table")])
     func eachSubcommandExplainsItsOptions(command: String, option: String, explanation: String) throws {

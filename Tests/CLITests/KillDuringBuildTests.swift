@@ -15,7 +15,7 @@ struct KillDuringBuildTests {
         // Version 1: small, built to completion.
         let small = Matrix(rows: 500, cols: 64, values: (0..<(500 * 64)).map { Float(($0 * 7919) % 1000) / 1000 - 0.5 })
         try VectorFile.writeNPY(small, to: dir.file("small.npy"))
-        let first = try Tool.run(["build-index", "--vectors", dir.file("small.npy"), "--nlist", "8", "--out", root, "--config", "/nonexistent"])
+        let first = try Tool.run(["build-index", "--vectors", dir.file("small.npy"), "--nlist", "8", "--out", root])
         #expect(first.status == 0, "\(first.stderr)")
         let directory = IndexDirectory(root: root)
         let original = try #require(directory.currentVersion())
@@ -38,7 +38,7 @@ struct KillDuringBuildTests {
         for plan in plans {
             let process = Process()
             process.executableURL = URL(fileURLWithPath: Tool.binary)
-            process.arguments = ["build-index", "--vectors", dir.file("big.npy"), "--nlist", "128", "--out", root, "--config", "/nonexistent"]
+            process.arguments = ["build-index", "--vectors", dir.file("big.npy"), "--nlist", "128", "--out", root]
             process.standardOutput = FileHandle.nullDevice
             process.standardError = FileHandle.nullDevice
             try process.run()
@@ -66,7 +66,7 @@ struct KillDuringBuildTests {
         }
         #expect(killedWhileRunning >= 4)
         // The leftovers of killed builds do not stop the next build.
-        let finished = try Tool.run(["build-index", "--vectors", dir.file("small.npy"), "--nlist", "8", "--out", root, "--config", "/nonexistent"])
+        let finished = try Tool.run(["build-index", "--vectors", dir.file("small.npy"), "--nlist", "8", "--out", root])
         #expect(finished.status == 0, "\(finished.stderr)")
         #expect(directory.currentVersion() != original)
         #expect(try IVFIndex(path: root).search(probe, parameters: SearchParameters(k: 5, nprobe: 8)).map(\.id) == expected.map(\.id))

@@ -16,7 +16,7 @@ struct ModelAndIndexCommandTests {
         #expect(metrics?["users"] as? Int == 300 && metrics?["recall@20"] is Double)
         _ = try run(["embed", "--model", dir.file("model"), "--items", "--out", dir.file("items.npy")])
         _ = try run(["embed", "--model", dir.file("model"), "--users", "--out", dir.file("users.npy")])
-        _ = try run(["build-index", "--vectors", dir.file("items.npy"), "--nlist", "8", "--out", dir.file("index"), "--config", "/nonexistent"])
+        _ = try run(["build-index", "--vectors", dir.file("items.npy"), "--nlist", "8", "--out", dir.file("index")])
 
         // By user: raw item ids back, none of the user's training items.
         let search = try run(["search", "--index", dir.file("index"), "--user", "u0", "--model", dir.file("model"),

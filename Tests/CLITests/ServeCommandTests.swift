@@ -27,7 +27,7 @@ struct ServeCommandTests {
             .write(to: URL(fileURLWithPath: dir.file("train.json")))
         try run(["train", "--store", dir.file("s.sqlite"), "--config", dir.file("train.json"), "--out", dir.file("model")])
         try run(["embed", "--model", dir.file("model"), "--items", "--out", dir.file("items.npy")])
-        try run(["build-index", "--vectors", dir.file("items.npy"), "--nlist", "4", "--out", dir.file("index"), "--config", "/nonexistent"])
+        try run(["build-index", "--vectors", dir.file("items.npy"), "--nlist", "4", "--out", dir.file("index")])
 
         let process = Process()
         process.executableURL = URL(fileURLWithPath: Tool.binary)

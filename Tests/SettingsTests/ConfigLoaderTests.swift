@@ -1,6 +1,10 @@
-import Settings
 import Foundation
+import Ingestion
+import Model
+import Settings
+import Store
 import Testing
+import VectorIndex
 
 let packageRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent().path
 
@@ -9,11 +13,11 @@ func shipped(_ name: String) -> String { (packageRoot as NSString).appendingPath
 struct ConfigLoaderTests {
     @Test func theShippedConfigsDecode() throws {
         let data = try ConfigLoader.load(DataConfig.self, from: shipped("data.json"))
-        #expect(data.source == "synthetic" && data.split.method == "leave-last-out")
+        #expect(data.source == .synthetic && data.split.method == .leaveLastOut)
         let train = try ConfigLoader.load(TrainingConfig.self, from: shipped("train.json"))
         #expect(train.embeddingDimension == 64)
         let index = try ConfigLoader.load(IndexConfig.self, from: shipped("index.json"))
-        #expect(index.metric == "inner_product" && index.nprobe > 0)
+        #expect(index.metric == .innerProduct && index.nprobe > 0)
         let serve = try ConfigLoader.load(ServingConfig.self, from: shipped("serve.json"))
         #expect(serve.host == "127.0.0.1")
         #expect(FileManager.default.fileExists(atPath: (packageRoot as NSString).appendingPathComponent(data.syntheticSpec)))
@@ -41,8 +45,8 @@ struct ConfigLoaderTests {
 
     @Test func aPartialFileKeepsTheOtherDefaults() throws {
         let merged = try ConfigLoader.decode(DataConfig.self, from: Data(#"{"split": {"method": "random-ratio"}, "on_error": "skip"}"#.utf8))
-        #expect(merged.split.method == "random-ratio" && merged.split.seed == SplitConfig().seed)
-        #expect(merged.onError == "skip" && merged.store == DataConfig().store)
+        #expect(merged.split.method == .randomRatio && merged.split.seed == SplitConfig().seed)
+        #expect(merged.onError == .skip && merged.store == DataConfig().store)
     }
 
     @Test func invalidJSONAndMissingFilesAreNamed() throws {
@@ -63,7 +67,6 @@ struct ValidationTests {
         ("temperature", #"{"temperature": -0.5}"#),
         ("batch_size", #"{"batch_size": 0}"#),
         ("learning_rate", #"{"learning_rate": -0.01}"#),
-        ("loss", #"{"loss": "hinge"}"#),
         ("dropout", #"{"dropout": 1.0}"#),
         ("mlp_hidden", #"{"mlp_hidden": [64, 0]}"#),
         ("history_length", #"{"history_length": -1}"#),
@@ -77,6 +80,27 @@ struct ValidationTests {
         }
     }
 
+    @Test(arguments: [
+        (TrainingConfig.self as any DefaultedConfig.Type, #"{"loss": "hinge"}"#, "loss", "softmax, ccl, bpr"),
+        (TrainingConfig.self, #"{"lr_schedule": "sideways"}"#, "lr_schedule", "constant, cosine, linear"),
+        (TrainingConfig.self, #"{"negative_sampling": "random"}"#, "negative_sampling", "uniform, popularity"),
+        (IndexConfig.self, #"{"metric": "cosin"}"#, "metric", "inner_product, cosine, l2"),
+        (IndexConfig.self, #"{"encoding": "pq"}"#, "encoding", "flat, sq8"),
+        (DataConfig.self, #"{"split": {"method": "by-time"}}"#, "split.method", "leave-last-out"),
+        (DataConfig.self, #"{"on_error": "ignore"}"#, "on_error", "fail, skip"),
+    ])
+    func aChoiceOutsideItsValuesIsNamedWithTheChoices(type: any DefaultedConfig.Type, json: String, key: String, choices: String) throws {
+        let path = NSTemporaryDirectory() + "config-\(UUID().uuidString).json"
+        try Data(json.utf8).write(to: URL(fileURLWithPath: path))
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        #expect {
+            _ = try ConfigLoader.load(type, from: path)
+        } throws: { error in
+            let text = "\(error)"
+            return text.hasPrefix(path) && text.contains("key \(key) has value") && text.contains(choices)
+        }
+    }
+
     @Test func theShippedConfigsAreValid() throws {
         let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
         for name in ["train", "gowalla", "ml-100k"] {
@@ -87,7 +111,7 @@ struct ValidationTests {
         bad.defaultK = 0
         #expect(throws: ConfigError.self) { try bad.validate() }
         var noRerank = ServingConfig()
-        noRerank.rerankFactor = 0
+        noRerank.rerankFactor = -1
         #expect { try noRerank.validate() } throws: { "\($0)".contains("rerank_factor") }
     }
 }

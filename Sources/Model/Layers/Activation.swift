@@ -6,7 +6,7 @@ import Darwin
 import LinearAlgebra
 
 /// Element-wise non-linearity between MLP layers.
-public enum Activation: String, Sendable, Codable {
+public enum Activation: String, Sendable, Codable, CaseIterable {
     case relu, gelu
 
     public func forward(_ x: Matrix) -> Matrix {

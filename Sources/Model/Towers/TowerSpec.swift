@@ -55,6 +55,14 @@ public struct TowerSpec: Codable, Sendable, Equatable {
     public var idRows: Int { idBuckets > 0 ? idBuckets : count }
 }
 
+/// How the history encoder pools a user's recent items.
+public enum HistoryPooling: String, Sendable, Codable, CaseIterable {
+    /// The plain mean of the items' embeddings.
+    case mean
+    /// A softmax-weighted mean with one learned logit per item.
+    case learned
+}
+
 /// The user tower's history encoder: the mean of the embeddings of the user's `length` most
 /// recent items, from the item tower's id table (`shared`) or a table of its own, optionally
 /// weighted by a learned logit per item.

@@ -1,9 +1,6 @@
-import ModelStore
 import ArgumentParser
-import Evaluation
 import Foundation
-import Model
-import Store
+import Pipeline
 import VectorIndex
 
 struct AnnEval: ParsableCommand {
@@ -18,13 +15,12 @@ struct AnnEval: ParsableCommand {
             [{"nprobe":…,"recall@10":…,"recall@100":…,"qps":…},…].
             With --store and --model (an index built from that model's `embed --items`, ids = dense \
             item ids), each point also gives end-to-end Recall@20 and NDCG@20 of the split's test \
-            users through the index (training items excluded by the index's filter) next to exact \
+            users through the index (known items excluded by the index's filter) next to exact \
             full ranking: "e2e_recall@20", "exact_recall@20", "e2e_ndcg@20", "exact_ndcg@20".
             """
     )
 
-    @Option(help: "The index directory (or a version directory).")
-    var index: String
+    @OptionGroup var target: IndexOption
 
     @Option(help: "Query vectors: float32 .npy or .fvecs.")
     var queries: String
@@ -32,76 +28,50 @@ struct AnnEval: ParsableCommand {
     @Option(help: "Comma-separated nprobe values.")
     var nprobe = "1,2,4,8,16,32,64"
 
-    @Option(name: .customLong("min-seconds"), help: "Minimum timed work per nprobe.")
+    @Option(name: .customLong("min-seconds"), parsing: .unconditional, help: "Minimum timed work per nprobe.")
     var minSeconds = 1.0
 
-    @Option(name: .customLong("rerank-factor"), help: "SQ8 indexes: candidates re-ranked with full-precision vectors, as a multiple of k.")
-    var rerankFactor = SearchParameters().rerankFactor
+    @Option(name: .customLong("rerank-factor"), parsing: .unconditional, help: "SQ8 and PQ indexes: candidates re-ranked with full-precision vectors, as a multiple of k (default: the index's calibrated one).")
+    var rerankFactor: Int?
 
-    @Option(help: "For end-to-end figures: the store…")
-    var store: String?
+    @OptionGroup var evaluation: OptionalStoreOption
 
-    @Option(help: "…the model directory whose item embeddings the index holds…")
+    @Option(help: "…the model directory whose item embeddings the index holds (with --store, for end-to-end figures)…")
     var model: String?
 
     @Option(name: .customLong("split-name"), help: "…and the split whose test part is evaluated (default: the model's).")
     var splitName: String?
 
-    @Flag(help: "Print JSON instead of a table.")
-    var json = false
+    @OptionGroup var output: JSONFlag
 
-    struct Point: Encodable {
-        var base: ANNPoint
-        var endToEnd: [String: Double]
-
-        func encode(to encoder: Encoder) throws {
-            try base.encode(to: encoder)
-            var c = encoder.container(keyedBy: RankingMetrics.DynamicKey.self)
-            for (k, v) in endToEnd { try c.encode(v, forKey: RankingMetrics.DynamicKey(k)) }
-        }
+    func validate() throws {
+        _ = try parseList(nprobe, option: "--nprobe", as: Int.self, where: { $0 >= 1 }, expected: "a positive integer")
+        if let rerankFactor { try check(rerankFactor, atLeast: 1, "--rerank-factor") }
+        guard minSeconds >= 0 else { throw ValidationError("--min-seconds must be at least 0, not \(minSeconds)") }
+        guard (evaluation.store == nil) == (model == nil) else { throw ValidationError("end-to-end figures need both --store and --model") }
     }
 
     func run() throws {
-        let probes = try parseList(nprobe, option: "--nprobe", as: Int.self, where: { $0 >= 1 }, expected: "a positive integer")
-        guard rerankFactor >= 1 else { throw ValidationError("--rerank-factor must be at least 1, not \(rerankFactor)") }
-        let opened = try IVFIndex(path: index)
-        let q = try VectorFile.readMatrix(queries)
-        guard q.cols == opened.dimension else {
-            throw VectorIndex.IndexError.dimensionMismatch(expected: opened.dimension, got: q.cols, what: queries)
-        }
+        var job = ANNEvalJob(index: target.index, queries: queries,
+                             nprobes: try parseList(nprobe, option: "--nprobe", as: Int.self, where: { $0 >= 1 }, expected: "a positive integer"))
+        job.minSeconds = minSeconds
+        job.rerankFactor = try rerankFactor ?? IVFIndex(path: target.index).metadata.defaultRerankFactor
+        job.store = evaluation.store
+        job.model = model
+        job.splitName = splitName
         let printer = ProgressPrinter()
-        printer.status("exact search for \(q.rows) queries over \(opened.metadata.count) vectors…")
-        let truth = try ANNEvaluation.groundTruth(index: opened, queries: q)
-        let points = try ANNEvaluation.sweep(index: opened, queries: q, truth: truth, nprobes: probes, minSeconds: minSeconds,
-                                                 rerankFactor: rerankFactor) { p in
-            printer.status("nprobe \(p.nprobe): recall@10 \(String(format: "%.3f", p.recallAt10)), \(Int(p.qps)) q/s")
-        }
-        var endToEnd = [[String: Double]](repeating: [:], count: points.count)
-        if store != nil || model != nil {
-            guard let store, let model else { throw ValidationError("end-to-end figures need both --store and --model") }
-            let storeHandle = try InteractionStore(path: store, create: false)
-            let loaded = try LoadedModel.load(model, store: storeHandle, split: splitName)
-            let data = try EvaluationData.load(store: storeHandle, split: splitName ?? loaded.info.split, part: .test)
-            let users = loaded.userEmbeddings()
-            let exact = FullRankingEvaluator.evaluate(EmbeddingScorer(users: users, items: loaded.itemEmbeddings()), data: data, ks: [20])
-            for (i, point) in points.enumerated() {
-                printer.status("end to end at nprobe \(point.nprobe)…")
-                let through = try evaluateThroughIndex(opened, users: users, data: data, nprobe: point.nprobe, ks: [20])
-                endToEnd[i] = ["e2e_recall@20": through["recall@20"] ?? 0, "exact_recall@20": exact["recall@20"] ?? 0,
-                               "e2e_ndcg@20": through["ndcg@20"] ?? 0, "exact_ndcg@20": exact["ndcg@20"] ?? 0]
-            }
-        }
+        let points = try job.run { printer.status($0) }
         printer.status("done", finished: true)
-        if json {
-            print(try jsonText(zip(points, endToEnd).map { Point(base: $0, endToEnd: $1) }))
-        } else {
-            let e2e = endToEnd.first?.isEmpty == false
-            print(Format.table([["nprobe", "recall@10", "recall@100", "queries/s (1 thread)"] + (e2e ? ["Recall@20 index / exact", "NDCG@20 index / exact"] : [])]
-                + zip(points, endToEnd).map { p, e in
-                    ["\(p.nprobe)", String(format: "%.4f", p.recallAt10), String(format: "%.4f", p.recallAt100), Format.count(Int(p.qps))]
-                        + (e2e ? [String(format: "%.4f / %.4f", e["e2e_recall@20"]!, e["exact_recall@20"]!),
-                                  String(format: "%.4f / %.4f", e["e2e_ndcg@20"]!, e["exact_ndcg@20"]!)] : [])
-                }))
+        if output.json {
+            print(try jsonText(points))
+            return
         }
+        let e2e = points.first?.endToEnd.isEmpty == false
+        print(Format.table([["nprobe", "recall@10", "recall@100", "queries/s (1 thread)"] + (e2e ? ["Recall@20 index / exact", "NDCG@20 index / exact"] : [])]
+            + points.map { p in
+                ["\(p.base.nprobe)", String(format: "%.4f", p.base.recallAt10), String(format: "%.4f", p.base.recallAt100), Format.count(Int(p.base.qps))]
+                    + (e2e ? [String(format: "%.4f / %.4f", p.endToEnd["e2e_recall@20"]!, p.endToEnd["exact_recall@20"]!),
+                              String(format: "%.4f / %.4f", p.endToEnd["e2e_ndcg@20"]!, p.endToEnd["exact_ndcg@20"]!)] : [])
+            }))
     }
 }

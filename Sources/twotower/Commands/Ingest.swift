@@ -1,15 +1,15 @@
 import ArgumentParser
 import Foundation
 import Ingestion
-import Store
+import Pipeline
 
 struct Ingest: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Read interaction files (MovieLens, LightGCN, CSV/TSV) into a SQLite store.",
         discussion: """
-            The whole ingest is one transaction: on any error the store is left exactly as it was. \
-            Re-ingesting the same files changes nothing (users and items are keyed by their raw ids, \
-            interactions by user, item and time).
+            The store is created when missing. The whole ingest is one transaction: on any error \
+            the store is left exactly as it was. Re-ingesting the same files changes nothing (users \
+            and items are keyed by their raw ids, interactions by user, item and time).
 
             Formats:
               movielens  --input is a directory with u.data, and optionally u.user, u.item, u.genre
@@ -17,8 +17,10 @@ struct Ingest: ParsableCommand {
               csv        --input is a delimited file, or a directory with interactions.csv (and users.csv,
                          items.csv as feature files), as `twotower synth` writes
 
-            Feature files (csv): a header `id,name[:kind],…` with kinds categorical (default), \
-            multihot (tokens separated by --token-separator) and numeric.
+            Ids are text of at most 4,096 bytes of valid UTF-8 without control characters. \
+            Timestamps are epoch seconds (integer or decimal) or ISO 8601. Feature files (csv): a \
+            header `id,name[:kind],…` with kinds categorical (default), multihot (tokens separated \
+            by --token-separator) and numeric.
             """
     )
 
@@ -28,8 +30,7 @@ struct Ingest: ParsableCommand {
     @Option(help: "Input directory (movielens, lightgcn) or file/directory (csv).")
     var input: String
 
-    @Option(help: "The SQLite store to write; created when missing.")
-    var store: String
+    @OptionGroup var target: StoreOption
 
     @Option(name: .customLong("on-error"), help: "fail: stop and roll back at the first malformed line; skip: skip such lines and report them.")
     var onError: ErrorPolicy = .fail
@@ -61,8 +62,7 @@ struct Ingest: ParsableCommand {
     @Option(name: .customLong("token-separator"), help: "csv: separator between the tokens of a multihot cell.")
     var tokenSeparator = "|"
 
-    @Flag(help: "Print the ingest report as JSON.")
-    var json = false
+    @OptionGroup var output: JSONFlag
 
     func validate() throws {
         if let delimiter, delimiter != "tab", delimiter.utf8.count != 1 {
@@ -89,34 +89,10 @@ struct Ingest: ParsableCommand {
     }
 
     func run() throws {
-        let store = try InteractionStore(path: store)
         let printer = ProgressPrinter()
-        let report = try Ingestor(store: store, policy: onError, progress: printer.ingest)
-            .ingest(format: format, input: input, delimited: delimitedOptions)
-        if json {
-            print(try jsonText(report))
-        } else {
-            print(IngestSummary(report: report).text)
-        }
-    }
-}
-
-/// A readable account of an ingest.
-struct IngestSummary {
-    let report: IngestReport
-
-    var text: String {
-        var lines = ["Read \(Format.count(report.lines)) lines from \(report.files.count) files in \(String(format: "%.1f", report.seconds)) s (\(Format.count(Int(Double(report.lines) / max(report.seconds, 1e-9)))) lines/s)."]
-        lines.append("New: \(Format.count(report.newUsers)) users, \(Format.count(report.newItems)) items, \(Format.count(report.newInteractions)) interactions.")
-        if report.skipped > 0 {
-            lines.append("Skipped \(Format.count(report.skipped)) malformed lines:")
-            for (reason, count) in report.skippedByReason.sorted(by: { $0.value > $1.value }) {
-                lines.append("  \(Format.count(count))× \(reason)")
-            }
-            lines.append("First of them:")
-            lines += report.skippedExamples.map { "  " + $0 }
-        }
-        return lines.joined(separator: "\n")
+        let report = try StoreJobs.ingest(format: format, input: input, store: target.store, policy: onError,
+                                          delimited: delimitedOptions, progress: printer.ingest)
+        print(output.json ? try jsonText(report) : IngestSummary(report: report).text)
     }
 }
 

@@ -1,23 +1,21 @@
-import ModelStore
 import ArgumentParser
 import Foundation
-import Model
-import Store
-import VectorIndex
+import Pipeline
 
 struct Search: ParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Query an index: top-k ids and scores for a vector or for an indexed item.",
+        abstract: "Query an index: the top k for a vector, an item, or a user through a model.",
         discussion: """
-            Give exactly one of --vector, --query-file with --row, --item, or --user. With --user the \
-            query is the user's embedding from --model, the ids returned are the store's raw item ids, \
-            and the user's training items (in the model's split) are excluded; the index must hold \
-            that model's item embeddings (`twotower embed --items`, ids = dense item ids).
+            Give exactly one query: --vector, --query-file with --row, --item (a raw item id, with \
+            --store), --item-row (an index id: the row number for an index built from `embed \
+            --items`), or --user (a raw user id, with --model and --store: the user's embedding, \
+            their known items excluded). With --store every id printed and every --exclude id is a \
+            raw id, as over HTTP; without one, the index's ids. nprobe defaults to the index's \
+            calibrated setting.
             """
     )
 
-    @Option(help: "The index directory (or a version directory).")
-    var index: String
+    @OptionGroup var target: IndexOption
 
     @Option(help: "A query vector as comma-separated numbers.")
     var vector: String?
@@ -25,11 +23,14 @@ struct Search: ParsableCommand {
     @Option(name: .customLong("query-file"), help: "A .npy/.fvecs file of query vectors…")
     var queryFile: String?
 
-    @Option(help: "…and the row of it to use.")
+    @Option(parsing: .unconditional, help: "…and the row of it to use (from 0).")
     var row = 0
 
-    @Option(help: "Search with the stored vector of this id (its neighbours; itself excluded).")
-    var item: Int64?
+    @Option(help: "The neighbours of this item (its raw id; needs --store).")
+    var item: String?
+
+    @Option(name: .customLong("item-row"), parsing: .unconditional, help: "The neighbours of the vector stored under this index id.")
+    var itemRow: Int64?
 
     @Option(help: "A user's raw id (with --model and --store).")
     var user: String?
@@ -37,68 +38,50 @@ struct Search: ParsableCommand {
     @Option(help: "The model directory, for --user.")
     var model: String?
 
-    @Option(help: "The store, for --user.")
-    var store: String?
+    @OptionGroup var names: OptionalStoreOption
 
-    @Option(help: "Results wanted.")
+    @Option(parsing: .unconditional, help: "Results wanted, 1…10000.")
     var k = 10
 
-    @Option(help: "Lists to probe.")
-    var nprobe = 8
+    @Option(parsing: .unconditional, help: "Lists to probe (default: the index's calibrated nprobe).")
+    var nprobe: Int?
 
-    @Option(help: "Comma-separated ids never to return.")
+    @Option(help: "Comma-separated ids never to return (raw ids with --store).")
     var exclude: String?
 
-    @Flag(help: "Print JSON.")
-    var json = false
+    @OptionGroup var output: JSONFlag
 
     func validate() throws {
-        let given = [vector != nil, queryFile != nil, item != nil, user != nil].filter { $0 }.count
-        guard given == 1 else { throw ValidationError("give exactly one of --vector, --query-file, --item, --user") }
-        if user != nil && (model == nil || store == nil) { throw ValidationError("--user needs --model and --store") }
-        guard (1...10_000).contains(k) else { throw ValidationError("--k must be in 1…10000, not \(k)") }
-        guard nprobe >= 1 else { throw ValidationError("--nprobe must be at least 1, not \(nprobe)") }
+        let given = [vector != nil, queryFile != nil, item != nil, itemRow != nil, user != nil].filter { $0 }.count
+        guard given == 1 else { throw ValidationError("give exactly one of --vector, --query-file, --item, --item-row, --user") }
+        if user != nil && (model == nil || names.store == nil) { throw ValidationError("--user needs --model and --store") }
+        if item != nil && names.store == nil { throw ValidationError("--item takes a raw item id and needs --store (or give --item-row with an index id)") }
+        try check(k, in: 1...10_000, "--k")
+        if let nprobe { try check(nprobe, atLeast: 1, "--nprobe") }
+        try check(row, atLeast: 0, "--row")
     }
 
     func run() throws {
-        let opened = try IVFIndex(path: index)
-        var parameters = SearchParameters(k: k, nprobe: nprobe)
-        if let exclude {
-            parameters.exclude = Set(try parseList(exclude, option: "--exclude", as: Int64.self, expected: "an id"))
+        let query: SearchJob.Query
+        if let user { query = .user(user) }
+        else if let item { query = .item(item) }
+        else if let itemRow { query = .indexID(itemRow) }
+        else if let vector { query = .vector(try parseList(vector, option: "--vector", as: Float.self)) }
+        else { query = .fileRow(path: queryFile!, row: row) }
+        var job = SearchJob(index: target.index, query: query)
+        job.store = names.store
+        job.model = model
+        job.k = k
+        job.nprobe = nprobe
+        job.exclude = exclude.map { $0.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) } } ?? []
+        let outcome = try job.run()
+        if !outcome.unnamed.isEmpty {
+            warn("skipped index ids with no item in the store: \(outcome.unnamed.map(String.init).joined(separator: ", "))")
         }
-        let query: [Float]
-        var names: ((Int64) throws -> String)?
-        if let user, let model, let store {
-            let opened = try InteractionStore(path: store, create: false)
-            let loaded = try LoadedModel.load(model, store: opened)
-            let info = loaded.info
-            guard let dense = try opened.denseID(of: .user, raw: user) else {
-                throw ValidationError("no user '\(user)' in \(store)")
-            }
-            guard dense < loaded.userCount else { throw ValidationError("user '\(user)' is newer than the model \(model)") }
-            query = Array(loaded.userEmbeddings().row(dense))
-            try opened.forEachInteraction(split: info.split, part: .train) { u, i in
-                if u == dense { parameters.exclude.insert(Int64(i)) }
-            }
-            names = { try opened.rawID(of: .item, dense: Int($0)) ?? "?" }
-        } else if let vector {
-            query = try parseList(vector, option: "--vector", as: Float.self)
-        } else if let queryFile {
-            let m = try VectorFile.readMatrix(queryFile)
-            guard (0..<m.rows).contains(row) else { throw ValidationError("--row \(row) is outside \(queryFile)'s \(m.rows) rows") }
-            query = Array(m.row(row))
+        if output.json {
+            print(try jsonText(outcome.rows))
         } else {
-            let id = item!
-            query = try opened.vector(id: id)
-            parameters.exclude.insert(id)
-        }
-        let results = try opened.search(query, parameters: parameters)
-        struct Row: Encodable { var id: String; var score: Float }
-        let rows = try results.map { Row(id: try names?($0.id) ?? "\($0.id)", score: $0.score) }
-        if json {
-            print(try jsonText(rows))
-        } else {
-            print(Format.table([["rank", "id", "score"]] + rows.enumerated().map { ["\($0.offset + 1)", $0.element.id, String(format: "%.5f", $0.element.score)] }))
+            print(Format.table([["rank", "id", "score"]] + outcome.rows.enumerated().map { ["\($0.offset + 1)", $0.element.id, String(format: "%.5f", $0.element.score)] }))
         }
     }
 }

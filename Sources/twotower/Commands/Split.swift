@@ -1,4 +1,6 @@
 import ArgumentParser
+import Pipeline
+import Settings
 import Store
 
 struct Split: ParsableCommand {
@@ -15,54 +17,47 @@ struct Split: ParsableCommand {
             """
     )
 
-    @Option(help: "The SQLite store.")
-    var store: String
+    @OptionGroup var target: StoreOption
 
     @Option(help: "Split method: leave-last-out, temporal-ratio, random-ratio, validation-from.")
-    var method: String
+    var method: SplitMethodName
 
     @Option(help: "Name of the split in the store (default: the method's name).")
     var name: String?
 
-    @Option(help: "Fraction of each user's interactions for validation.")
+    @Option(parsing: .unconditional, help: "Fraction of each user's interactions for validation, in [0, 1).")
     var validation = 0.1
 
-    @Option(help: "Fraction of each user's interactions for test (ratio methods).")
+    @Option(parsing: .unconditional, help: "Fraction of each user's interactions for test (ratio methods), in [0, 1).")
     var test = 0.2
 
     @Option(help: "The split to carve validation from (validation-from).")
     var source: String?
 
-    @Option(help: "Seed for random choices.")
-    var seed: UInt64 = 7
+    @OptionGroup var seed: SeedOption
 
-    func validate() throws { _ = try splitMethod() }
+    func validate() throws {
+        guard (0..<1).contains(validation) else { throw ValidationError("--validation must be in [0, 1), not \(validation)") }
+        guard (0..<1).contains(test) else { throw ValidationError("--test must be in [0, 1), not \(test)") }
+        guard validation + test < 1 else { throw ValidationError("--validation + --test must be below 1, not \(validation + test)") }
+        if method == .given { throw ValidationError("'given' is the split stored by ingesting LightGCN files; choose a method that computes one") }
+        _ = try splitMethod()
+    }
 
     func splitMethod() throws -> SplitMethod {
-        try SplitMethod(name: method, validation: validation, test: test, source: source, seed: seed)
+        do {
+            return try SplitMethod(name: method, validation: validation, test: test, source: source, seed: seed.seed ?? SplitConfig().seed)
+        } catch let error as SplitMethodError {
+            throw ValidationError(error.description)
+        }
     }
 
     func run() throws {
-        let store = try InteractionStore(path: store, create: false)
         let method = try splitMethod()
         let splitName = name ?? method.methodName
-        let counts = try Splitter(store: store).split(name: splitName, method: method)
+        let counts = try StoreJobs.split(store: target.store, name: splitName, method: method)
         print("split '\(splitName)': " + SplitPart.allCases.map { "\($0.name) \(Format.count(counts[$0] ?? 0))" }.joined(separator: ", "))
     }
 }
 
-extension SplitMethod {
-    /// The method named on the command line or in `Config/data.json`.
-    init(name: String, validation: Double, test: Double, source: String?, seed: UInt64) throws {
-        switch name {
-        case "leave-last-out": self = .leaveLastOut
-        case "temporal-ratio": self = .temporalRatio(validation: validation, test: test)
-        case "random-ratio": self = .randomRatio(validation: validation, test: test, seed: seed)
-        case "validation-from":
-            guard let source else { throw ValidationError("validation-from needs --source, the split to carve validation from") }
-            self = .validationFrom(source: source, fraction: validation, seed: seed)
-        default:
-            throw ValidationError("unknown split method '\(name)' (leave-last-out, temporal-ratio, random-ratio, validation-from)")
-        }
-    }
-}
+extension SplitMethodName: ExpressibleByArgument {}

@@ -1,0 +1,85 @@
+import Evaluation
+import Foundation
+import LinearAlgebra
+import Model
+import ModelStore
+import Store
+import VectorIndex
+
+/// What `twotower evaluate` scores.
+public enum EvaluatedModel: Sendable {
+    /// Items by training count.
+    case popularity
+    /// A model directory written by `twotower train`.
+    case directory(String)
+    /// User and item embeddings as float32 .npy files (row = dense id).
+    case embeddings(users: String, items: String)
+}
+
+/// Exact full-ranking evaluation of a split's test or validation part (`../shared/EVAL.md`).
+public struct EvaluationJob {
+    public var store: String
+    /// nil: the store's only split, else the split a model directory was trained on.
+    public var splitName: String?
+    public var part: SplitPart
+    public var model: EvaluatedModel
+    public var ks: [Int]
+
+    public init(store: String, splitName: String?, part: SplitPart, model: EvaluatedModel, ks: [Int] = [10, 20, 50]) {
+        self.store = store
+        self.splitName = splitName
+        self.part = part
+        self.model = model
+        self.ks = ks
+    }
+
+    public struct Outcome: Sendable {
+        public var metrics: RankingMetrics
+        public var split: String
+        /// The split was not named, and the model's own one was chosen among several.
+        public var splitInferred: Bool
+        public var seconds: Double
+    }
+
+    public func run() throws -> Outcome {
+        guard part != .train else { throw JobError("the held-out part must be test or validation, not train") }
+        let opened = try InteractionStore(path: store, create: false)
+        let names = try opened.splitNames()
+        let trained: String? = {
+            guard case .directory(let path) = model, let info = try? Checkpoint.info(in: path), names.contains(info.split) else { return nil }
+            return info.split
+        }()
+        guard let name = splitName ?? (names.count == 1 ? names[0] : nil) ?? trained else {
+            throw JobError("the store has splits \(names.joined(separator: ", ")); choose one with --split-name")
+        }
+        let data = try EvaluationData.load(store: opened, split: name, part: part)
+        let started = Date()
+        let metrics: RankingMetrics
+        switch model {
+        case .popularity:
+            metrics = FullRankingEvaluator.evaluate(PopularityScorer(data: data), data: data, ks: ks)
+        case let .embeddings(userPath, itemPath):
+            let users = try VectorFile.readMatrix(userPath), items = try VectorFile.readMatrix(itemPath)
+            guard users.rows == data.userCount, items.rows == data.itemCount, users.cols == items.cols else {
+                throw JobError("embeddings are \(users.rows)×\(users.cols) and \(items.rows)×\(items.cols); "
+                               + "the store has \(data.userCount) users and \(data.itemCount) items")
+            }
+            metrics = FullRankingEvaluator.evaluate(EmbeddingScorer(users: users, items: items), data: data, ks: ks)
+        case .directory(let path):
+            let loaded = try LoadedModel.load(path, store: opened, split: name, histories: data.masked)
+            guard loaded.userCount == data.userCount, loaded.itemCount == data.itemCount else {
+                throw JobError("the model has \(loaded.userCount) users and \(loaded.itemCount) items; the store has "
+                               + "\(data.userCount) and \(data.itemCount) (train again, or evaluate on the store it was trained on)")
+            }
+            metrics = FullRankingEvaluator.evaluate(EmbeddingScorer(users: loaded.userEmbeddings(), items: loaded.itemEmbeddings()), data: data, ks: ks)
+        }
+        return Outcome(metrics: metrics, split: name, splitInferred: splitName == nil && names.count > 1,
+                       seconds: Date().timeIntervalSince(started))
+    }
+}
+
+/// A job could not run with what it was given; the message says what to change.
+public struct JobError: Error, CustomStringConvertible {
+    public let description: String
+    public init(_ description: String) { self.description = description }
+}

@@ -1,0 +1,113 @@
+import Foundation
+import LinearAlgebra
+import Settings
+import VectorIndex
+
+/// What a command line may change of `Config/index.json` for one build.
+public struct IndexBuildOptions: Sendable {
+    public var nlist: Int?
+    public var metric: Metric?
+    public var encoding: VectorEncoding?
+    public var trainSample: Int?
+    public var iterations = 10
+    public var seed: UInt64?
+    public var keepVersions: Int?
+    public var out: String?
+
+    public init() {}
+}
+
+/// Index builds and maintenance: the jobs behind build-index, update-index, rebuild-index and
+/// index-stats.
+public enum IndexJobs {
+    /// The build parameters of `config` with `options` laid over it, for `n` vectors.
+    public static func parameters(config: IndexConfig, options: IndexBuildOptions, vectors n: Int, source: String) -> BuildParameters {
+        let nlist = options.nlist ?? config.nlist
+        var p = BuildParameters(nlist: nlist > 0 ? nlist : IVFSizing.nlist(vectors: n))
+        p.metric = options.metric ?? config.metric
+        p.encoding = options.encoding ?? config.encoding
+        p.trainSample = options.trainSample ?? config.trainSample
+        p.iterations = options.iterations
+        p.seed = options.seed ?? config.seed
+        p.keepVersions = options.keepVersions ?? config.keepVersions
+        p.source = source
+        return p
+    }
+
+    /// Builds an index version from a vector file (and optional int64 id file) and makes it current.
+    public static func build(vectors path: String, ids: String?, config: IndexConfig, options: IndexBuildOptions,
+                             progress: ((String) -> Void)? = nil) throws -> BuildReport {
+        progress?("reading \(path)")
+        let matrix = try VectorFile.readMatrix(path)
+        let idList = try ids.map(VectorFile.readIDs)
+        let p = parameters(config: config, options: options, vectors: matrix.rows, source: path)
+        return try IndexBuilder.build(vectors: matrix, ids: idList, parameters: p, into: options.out ?? config.path, progress: progress)
+    }
+
+    /// Builds an index version from vectors in memory (row r has id r unless `ids` is given).
+    public static func build(vectors: Matrix, ids: [Int64]? = nil, config: IndexConfig, options: IndexBuildOptions = IndexBuildOptions(),
+                             source: String, progress: ((String) -> Void)? = nil) throws -> BuildReport {
+        let p = parameters(config: config, options: options, vectors: vectors.rows, source: source)
+        return try IndexBuilder.build(vectors: vectors, ids: ids, parameters: p, into: options.out ?? config.path, progress: progress)
+    }
+
+    /// Deletes `delete`, then adds or replaces the vectors of `vectors` under `ids`, each in one
+    /// transaction of the current version.
+    public static func update(index path: String, vectors: String?, ids: String?, delete: [Int64]) throws -> UpdateReport {
+        let index = try IVFIndex(path: path, writable: true)
+        var report = UpdateReport()
+        if !delete.isEmpty { report = try index.delete(ids: delete) }
+        if let vectors, let ids {
+            let upserted = try index.upsert(ids: try VectorFile.readIDs(ids), vectors: try VectorFile.readMatrix(vectors))
+            report.added = upserted.added
+            report.replaced = upserted.replaced
+            report.count = upserted.count
+        }
+        return report
+    }
+
+    /// Re-clusters the current version's vectors into a new version.
+    public static func rebuild(index path: String, nlist: Int?, seed: UInt64, keepVersions: Int,
+                               progress: ((String) -> Void)? = nil) throws -> BuildReport {
+        let current = try IVFIndex(path: path)
+        let (vectors, ids) = try current.allVectors()
+        var p = BuildParameters(nlist: nlist ?? current.metadata.nlist)
+        p.metric = current.metadata.metric
+        p.encoding = current.metadata.encoding
+        p.seed = seed
+        p.keepVersions = keepVersions
+        p.source = "rebuild of \(current.path)"
+        return try IndexBuilder.build(vectors: vectors, ids: ids, parameters: p, into: path, progress: progress)
+    }
+}
+
+/// What `twotower index-stats` reports.
+public struct IndexStatistics: Codable, Sendable {
+    public var path: String
+    public var metadata: IndexMetadata
+    public var versions: [String]
+    public var listSizeMin: Int, listSizeMedian: Int, listSizeMax: Int, emptyLists: Int
+    /// FAISS's imbalance factor nlist · Σ size² / n² (1 for equal lists).
+    public var imbalance: Double
+    public var bytesOnDisk: Int
+    public var bytesPerVector: Double
+
+    /// Reads the figures of the current version of `index` (or of a version directory).
+    public init(index: String) throws {
+        let opened = try IVFIndex(path: index)
+        let sizes = try opened.listSizes().sorted()
+        let n = sizes.reduce(0, +)
+        let attributes = try FileManager.default.attributesOfItem(atPath: (opened.path as NSString).appendingPathComponent("data.mdb"))
+        let bytes = (attributes[.size] as? Int) ?? 0
+        path = opened.path
+        metadata = opened.metadata
+        versions = IndexDirectory(root: index).versions()
+        listSizeMin = sizes.first ?? 0
+        listSizeMedian = sizes.isEmpty ? 0 : sizes[sizes.count / 2]
+        listSizeMax = sizes.last ?? 0
+        emptyLists = sizes.filter { $0 == 0 }.count
+        imbalance = n == 0 ? 0 : Double(sizes.count) * sizes.reduce(0.0) { $0 + Double($1) * Double($1) } / (Double(n) * Double(n))
+        bytesOnDisk = bytes
+        bytesPerVector = n == 0 ? 0 : Double(bytes) / Double(n)
+    }
+}
