@@ -14,7 +14,7 @@ import PackageDescription
 ///     → the `twotower` executable, which only parses arguments, calls Pipeline and prints.
 let package = Package(
     name: "TwoTower",
-    platforms: [.macOS(.v14)],
+    platforms: [.macOS(.v15)],
     products: [
         .executable(name: "twotower", targets: ["twotower"]),
     ],

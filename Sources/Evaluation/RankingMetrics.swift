@@ -41,7 +41,7 @@ public struct RankingMetrics: Codable, Sendable, Equatable {
 }
 
 /// Sums of per-user metrics, merged across threads and then averaged.
-struct MetricSums {
+struct MetricSums: Sendable {
     let ks: [Int]
     var recall: [Double], ndcg: [Double], hit: [Double], mrr: [Double], precision: [Double]
     var users = 0

@@ -63,8 +63,7 @@ public struct SampledSoftmaxLoss: Sendable {
         let savedThreads = BLAS.threads
         if parts > 1 { BLAS.threads = 1 }
         defer { if parts > 1 { BLAS.threads = savedThreads } }
-        let results = PartResults(count: parts)
-        DispatchQueue.concurrentPerform(iterations: parts) { part in
+        let results = Parallel.map(parts: parts) { part -> PartResult in
             let lo = part * b / parts, hi = (part + 1) * b / parts, rows = hi - lo
             let ub = Matrix(rows: rows, cols: d, values: Array(u.values[(lo * d)..<(hi * d)]))
             var gIn = BLAS.multiply(ub, .none, v, .transposed)                         // rows × B
@@ -110,13 +109,13 @@ public struct SampledSoftmaxLoss: Sendable {
                 BLAS.gemm(gOut, .none, extra.embeddings, .none, into: &du, alpha: 1, beta: 1)
                 de = BLAS.multiply(gOut, .transposed, ub, .none)                      // N × d, partial
             }
-            results.set(part, PartResult(loss: loss, dUsers: du, dItems: dv, dExtra: de, dInverseTemperature: dInverse))
+            return PartResult(loss: loss, dUsers: du, dItems: dv, dExtra: de, dInverseTemperature: dInverse)
         }
         var dU = Matrix(rows: 0, cols: d), dV = Matrix(rows: b, cols: d), dE = Matrix(rows: n, cols: d)
         var loss = 0.0, dInverse = 0.0
         var users: [Float] = []
         users.reserveCapacity(b * d)
-        for part in results.values {
+        for part in results {
             loss += part.loss
             dInverse += part.dInverseTemperature
             users += part.dUsers.values
@@ -135,24 +134,4 @@ struct PartResult: Sendable {
     var dItems: Matrix
     var dExtra: Matrix
     var dInverseTemperature: Double
-}
-
-/// Results of the parallel parts, filled by distinct workers and read once all have finished.
-final class PartResults: @unchecked Sendable {
-    private let lock = NSLock()
-    private var slots: [PartResult?]
-
-    init(count: Int) { slots = Array(repeating: nil, count: count) }
-
-    func set(_ i: Int, _ value: PartResult) {
-        lock.lock()
-        slots[i] = value
-        lock.unlock()
-    }
-
-    var values: [PartResult] {
-        lock.lock()
-        defer { lock.unlock() }
-        return slots.map { $0! }
-    }
 }

@@ -7,19 +7,11 @@ import VectorIndex
 /// must hold item embeddings under their dense item ids (`twotower embed --items`).
 public func evaluateThroughIndex(_ index: IVFIndex, users: Matrix, data: EvaluationData, nprobe: Int,
                                  rerankFactor: Int = SearchParameters().rerankFactor, ks: [Int] = [10, 20, 50]) throws -> RankingMetrics {
-    let shared = SendableBox((index, users, data))
     let k = ks.max() ?? 20
     return try FullRankingEvaluator.evaluate(data: data, ks: ks) { u in
-        let (index, users, data) = shared.value
         var p = SearchParameters(k: k, nprobe: nprobe)
         p.rerankFactor = rerankFactor
         p.exclude = Set(data.masked[u].map(Int64.init))
         return try index.search(Array(users.row(u)), parameters: p).map { Int32($0.id) }
     }
-}
-
-/// Hands read-only values (an index, embedding matrices) to evaluator worker threads.
-struct SendableBox<T>: @unchecked Sendable {
-    let value: T
-    init(_ value: T) { self.value = value }
 }

@@ -1,15 +1,16 @@
 import Foundation
 import Store
+import Synchronization
 
 /// Raw item ids by dense id, remembered across requests: every top-K answer names its items,
-/// and a store query per item was a tenth of a request's work. Safe to keep for the daemon's
+/// and a store query per item was a large share of a request's work. Safe to keep for the daemon's
 /// life because the store never renames or reuses a committed dense id (items are only added;
 /// `DELETE /v1/items/{id}` removes the vector from the index, not the id from the store).
 final class ItemNames: Sendable {
     /// Names kept at most; past it, lookups go to the store (a catalogue far larger than the
     /// items that actually get recommended).
     let capacity: Int
-    private let names = Locked<[Int: String]>([:])
+    private let names = Mutex<[Int: String]>([:])
 
     init(capacity: Int = 2_000_000) { self.capacity = capacity }
 

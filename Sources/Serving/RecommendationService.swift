@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 import Store
 import VectorIndex
 
@@ -11,20 +12,20 @@ public final class RecommendationService: Sendable {
     let pool: WorkerPool
     let stores: StorePool
     let itemNames = ItemNames()
-    private let state: Locked<ServingSnapshot>
-    private let reloading = NSLock()
+    private let state: Mutex<ServingSnapshot>
+    private let reloading = Mutex(())
 
     public init(options: ServingOptions) throws {
         self.options = options
         let snapshot = try ServingSnapshot.load(modelPath: options.modelPath, indexPath: options.indexPath)
-        state = Locked(snapshot)
+        state = Mutex(snapshot)
         stores = try StorePool(path: options.storePath)
         pool = WorkerPool(threads: options.workerThreads, queueLimit: options.queueLimit)
         metrics.served(model: snapshot.modelVersion, index: snapshot.indexVersion)
     }
 
     /// The snapshot new requests use.
-    public var snapshot: ServingSnapshot { state.current }
+    public var snapshot: ServingSnapshot { state.withLock { $0 } }
 
     /// Runs `body` on a worker with the current snapshot and a store connection.
     func perform<T: Sendable>(_ body: @escaping @Sendable (Recommender) throws -> T) async throws -> T {
@@ -44,17 +45,18 @@ public final class RecommendationService: Sendable {
     /// current snapshot keeps serving and the error says why.
     @discardableResult
     public func reload() throws -> (old: ServingSnapshot, new: ServingSnapshot) {
-        reloading.lock()
-        defer { reloading.unlock() }
-        let new = try ServingSnapshot.load(modelPath: options.modelPath, indexPath: options.indexPath)
-        let old = state.withLock { current in
-            let old = current
-            current = new
-            return old
+        // One reload at a time; requests never wait on it (they read `state`, not this lock).
+        try reloading.withLock { _ in
+            let new = try ServingSnapshot.load(modelPath: options.modelPath, indexPath: options.indexPath)
+            let old = state.withLock { current in
+                let old = current
+                current = new
+                return old
+            }
+            metrics.served(model: new.modelVersion, index: new.indexVersion)
+            metrics.reloads.increment()
+            return (old, new)
         }
-        metrics.served(model: new.modelVersion, index: new.indexVersion)
-        metrics.reloads.increment()
-        return (old, new)
     }
 
     /// Stops the workers once queued work is done.

@@ -1,8 +1,8 @@
 import NIOCore
 
 /// Writes the top-K answer as JSON straight into a byte buffer. It is the body of every query
-/// route, so it skips `JSONEncoder`, which cost ~50 µs per ten-item answer, about a tenth of the
-/// daemon's CPU at nprobe 8 under load (perf, 2026-11-23). Keys and values are those `Codable`
+/// route, so it skips `JSONEncoder`, which took a noticeable share of the daemon's CPU under load
+/// (docs/benchmarks.md has the profile). Keys and values are those `Codable`
 /// gives with snake-case keys; `ResponseJSONTests` checks the two agree.
 extension TopKResponse {
     func json(into buffer: inout ByteBuffer) {

@@ -1,5 +1,6 @@
 import Foundation
 import Prometheus
+import Synchronization
 
 /// The daemon's Prometheus metrics: requests by route and status, latency by route, requests
 /// in flight, queue depth and rejections, and the model and index versions being served.
@@ -8,7 +9,7 @@ public final class ServingMetrics: Sendable {
     let inFlight: Gauge
     let queueRejections: Counter
     let reloads: Counter
-    private let versions = Locked<(model: Gauge?, index: Gauge?)>((nil, nil))
+    private let versions = Mutex<(model: Gauge?, index: Gauge?)>((nil, nil))
     static let buckets: [Duration] = [0.0005, 0.001, 0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1].map { .milliseconds($0 * 1000) }
 
     public init() {

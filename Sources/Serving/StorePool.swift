@@ -1,13 +1,14 @@
 import Foundation
 import Store
+import Synchronization
 
 /// SQLite connections to the store, one per concurrent user: a connection is not shared by two
 /// threads at once, and opening one per request would cost more than the query.
-final class StorePool: @unchecked Sendable {
+final class StorePool: Sendable {
     let path: String
     /// Page cache per connection: lookups touch few pages, and there is one connection per worker.
     static let cacheMiB = 32
-    private let free = Locked<[InteractionStore]>([])
+    private let free = Mutex<[InteractionStore]>([])
 
     init(path: String) throws {
         self.path = path

@@ -38,7 +38,9 @@ public enum SplitPart: Int, Sendable, CaseIterable, Codable {
 
 /// The SQLite file holding everything TwoTower knows about a data set: id maps, interactions,
 /// side features, splits and runs. Storage only: no model or index code depends on its tables.
-public final class InteractionStore {
+/// One store value is one SQLite connection: it may move between threads (a server's pool hands
+/// it to one worker at a time) but is used by one thread at a time.
+public final class InteractionStore: @unchecked Sendable {
     /// The underlying connection, for the store's own components.
     public let connection: Connection
     public let path: String

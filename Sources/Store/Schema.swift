@@ -14,7 +14,7 @@
 /// - `runs(...)`: training and evaluation runs (added in version 2), with their `status` and the
 ///   `pid` of the process running them (version 4).
 /// - `item_features_token`: items by feature token, for the daemon's `filter=` (version 3; without
-///   it a filtered query read the whole table, ~250 ms at 1M items).
+///   it a filtered query reads the whole table).
 enum Schema {
     static let migrations: [String] = [
         // 1: interactions, entities, features, splits.
@@ -102,8 +102,8 @@ enum Schema {
     ]
 
     /// Items by feature token (the table's key columns ride along, so it covers the lookup).
-    /// A bulk load into an empty table drops it and builds it once at the end: kept up to date
-    /// row by row it made a 1M-item ingest ~37% slower.
+    /// A bulk load into an empty table drops it and builds it once at the end, which is cheaper
+    /// than keeping it up to date row by row (docs/benchmarks.md has the measurement).
     static let itemFeaturesTokenIndex = "CREATE INDEX item_features_token ON item_features(token);"
 
     /// The schema version this build writes and reads.

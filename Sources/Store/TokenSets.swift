@@ -1,8 +1,8 @@
 import SQLite
 
 /// The entities of one side carrying one token, as a bit set over dense ids: what a filtered
-/// query tests each candidate against, in constant time and one bit per entity (125 KiB for a
-/// million items, where a `Set` of the same ids takes megabytes).
+/// query tests each candidate against, in constant time and one bit per entity (an eighth of a
+/// byte per item, where a `Set` of the same ids takes tens of bytes per member).
 public struct EntitySet: Sendable {
     private let words: [UInt64]
     /// How many entities carry the token.

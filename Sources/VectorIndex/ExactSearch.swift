@@ -7,11 +7,10 @@ public enum ExactSearch {
     public static func search(queries: Matrix, base: Matrix, ids: [Int64], k: Int, metric: Metric) -> [[Neighbor]] {
         precondition(queries.cols == base.cols && ids.count == base.rows)
         var q = queries, b = base
-        if metric == .cosine {
-            KMeans.normalizeRows(&q)
-            KMeans.normalizeRows(&b)
-        }
-        let norms: [Float] = metric == .l2 ? (0..<b.rows).map { r in b.row(r).reduce(0) { $0 + $1 * $1 } } : []
+        metric.prepare(&q)
+        metric.prepare(&b)
+        let bias = metric.rankingBias(b)
+        let queryNorms = metric == .l2 ? (0..<q.rows).map { r in q.row(r).reduce(0) { $0 + $1 * $1 } } : []
         var tops = (0..<q.rows).map { _ in TopK(k: k) }
         let queryBlock = 256, baseBlock = 16_384
         var qs = 0
@@ -25,8 +24,8 @@ public enum ExactSearch {
                 let s = BLAS.multiply(qm, .none, bm, .transposed)
                 for i in 0..<qn {
                     for j in 0..<bn {
-                        // L2: -||q - b||² = 2 q·b - ||b||² - ||q||²; the last term does not change the ranking.
-                        let v = metric == .l2 ? 2 * s[i, j] - norms[bs + j] : s[i, j]
+                        // L2: −‖q − b‖² = 2(q·b − ‖b‖²/2) − ‖q‖², the index's score.
+                        let v = bias.map { 2 * (s[i, j] - $0[bs + j]) - queryNorms[qs + i] } ?? s[i, j]
                         if v >= tops[qs + i].threshold { tops[qs + i].push(v, ids[bs + j]) }
                     }
                 }
@@ -34,7 +33,7 @@ public enum ExactSearch {
             }
             qs += qn
         }
-        return tops.map { $0.sorted() }
+        return tops.map { $0.neighbors() }
     }
 
     /// Single-thread exact search speed over `base`, one query at a time (at most 50 of them).

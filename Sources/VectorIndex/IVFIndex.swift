@@ -14,9 +14,8 @@ public struct SearchParameters: Sendable {
     /// When set, only ids it accepts are returned (for example items of one category).
     public var allow: (@Sendable (Int64) -> Bool)?
     /// SQ8 only: how many candidates (a multiple of k) are re-ranked with full-precision vectors.
-    /// How many are needed depends on the data (`ann-eval --rerank-factor` measures it): on
-    /// tightly clustered vectors (`gen_vectors.py`, σ 0.15) recall@10 is 0.93 / 0.993 / 0.9997 at
-    /// 2 / 4 / 8; on trained embeddings 2 already matches 4.
+    /// How many are needed depends on the data: `ann-eval --rerank-factor` measures it, and a
+    /// calibrated build records the smallest that reaches its target recall.
     public var rerankFactor = 4
 
     public init(k: Int = 10, nprobe: Int = 8) {
@@ -110,38 +109,25 @@ public final class IVFIndex: @unchecked Sendable {
     }
 
     /// Searches many queries: centroid scores for all of them in one sgemm, then the scans spread
-    /// over `threads` threads.
+    /// over `threads` threads (each a contiguous range of queries in one read transaction).
     public func search(batch queries: Matrix, parameters: SearchParameters, threads: Int = 2) throws -> [[Neighbor]] {
         guard queries.cols == dimension else { throw IndexError.dimensionMismatch(expected: dimension, got: queries.cols, what: "the query batch") }
         var prepared = queries
         try VectorFile.checkFinite(prepared, source: "the query batch")
-        if metadata.metric == .cosine { KMeans.normalizeRows(&prepared) }
+        metadata.metric.prepare(&prepared)
         var scores = BLAS.multiply(prepared, .none, centroids, .transposed)
-        if metadata.metric == .l2 {
-            // ||q - c||² ranks like ||c||² - 2 q·c; keep higher-is-better.
-            let norms = (0..<metadata.nlist).map { c in centroids.row(c).reduce(0) { $0 + $1 * $1 } }
-            for r in 0..<scores.rows { for c in 0..<scores.cols { scores[r, c] = 2 * scores[r, c] - norms[c] } }
+        if let bias = metadata.metric.rankingBias(centroids) {
+            for r in 0..<scores.rows { for c in 0..<scores.cols { scores[r, c] -= bias[c] } }
         }
-        let results = ResultSlots(count: queries.rows)
-        let failure = ResultSlots(count: 1)
-        let input = UncheckedSendable((prepared, scores))
-        parallelParts(max(1, min(threads, queries.rows))) { part in
-            let (prepared, scores) = input.value
-            let parts = max(1, min(threads, queries.rows))
-            let lo = part * queries.rows / parts, hi = (part + 1) * queries.rows / parts
-            do {
-                try self.environment.read { txn in
-                    for r in lo..<hi {
-                        let row = Array(scores.row(r))
-                        results.set(r, try self.scan(Array(prepared.row(r)), centroidScores: row, parameters: parameters, txn: txn))
-                    }
+        let parts = max(1, min(threads, queries.rows))
+        let (ranked, centroidScores) = (prepared, scores)
+        return try Parallel.map(parts: parts) { part in
+            try self.environment.read { txn in
+                try Parallel.range(part, of: parts, count: queries.rows).map { r in
+                    try self.scan(Array(ranked.row(r)), centroidScores: Array(centroidScores.row(r)), parameters: parameters, txn: txn)
                 }
-            } catch {
-                failure.fail(error)
             }
-        }
-        if let error = failure.error { throw error }
-        return results.values
+        }.flatMap { $0 }
     }
 
     // MARK: Scanning
@@ -149,9 +135,9 @@ public final class IVFIndex: @unchecked Sendable {
     func prepare(_ query: [Float]) throws -> [Float] {
         guard query.count == dimension else { throw IndexError.dimensionMismatch(expected: dimension, got: query.count, what: "the query") }
         for (j, v) in query.enumerated() where !v.isFinite { throw IndexError.nonFinite(source: "the query", row: 0, column: j, value: v) }
-        guard metadata.metric == .cosine else { return query }
-        let norm = query.reduce(0) { $0 + $1 * $1 }.squareRoot()
-        return norm > 0 ? query.map { $0 / norm } : query
+        var prepared = Matrix(rows: 1, cols: dimension, values: query)
+        metadata.metric.prepare(&prepared)
+        return prepared.values
     }
 
     /// Higher-is-better scores of `q` against `count` float vectors at `vectors`.
@@ -208,8 +194,8 @@ public final class IVFIndex: @unchecked Sendable {
                 scanned += 1
             }
         }
-        guard quantizer != nil else { return (top.sorted(), scanned) }
-        return (try rerank(top.sorted(), q: q, k: p.k, txn: txn), scanned)
+        guard quantizer != nil else { return (top.neighbors(), scanned) }
+        return (try rerank(top.neighbors(), q: q, k: p.k, txn: txn), scanned)
     }
 
     private func scanList(_ list: Int, cursor: Cursor, q: [Float], qstep: [Float]?, qbase: Float,
@@ -260,7 +246,7 @@ public final class IVFIndex: @unchecked Sendable {
             }
             if found == true { top.push(s[0], c.id) }
         }
-        return top.sorted()
+        return top.neighbors()
     }
 
     // MARK: Reading back
@@ -322,38 +308,5 @@ public final class IVFIndex: @unchecked Sendable {
             }
         }
         return sizes
-    }
-}
-
-/// Per-query result slots written by parallel workers (each writes distinct indices).
-final class ResultSlots: @unchecked Sendable {
-    private let lock = NSLock()
-    private var storage: [[Neighbor]]
-    private var firstError: Error?
-
-    init(count: Int) { storage = Array(repeating: [], count: count) }
-
-    var values: [[Neighbor]] {
-        lock.lock()
-        defer { lock.unlock() }
-        return storage
-    }
-
-    var error: Error? {
-        lock.lock()
-        defer { lock.unlock() }
-        return firstError
-    }
-
-    func set(_ index: Int, _ value: [Neighbor]) {
-        lock.lock()
-        storage[index] = value
-        lock.unlock()
-    }
-
-    func fail(_ error: Error) {
-        lock.lock()
-        if firstError == nil { firstError = error }
-        lock.unlock()
     }
 }

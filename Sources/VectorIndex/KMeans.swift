@@ -80,54 +80,50 @@ public enum KMeans {
     public static func assign(_ x: Matrix, to centroids: Matrix, spherical: Bool,
                               threads: Int = 2) -> (assignment: [Int32], objective: Double) {
         let k = centroids.rows, d = x.cols, n = x.rows
-        var assignment = [Int32](repeating: 0, count: n)
-        // L2: argmin ||x||² - 2x·c + ||c||²  ⇔  argmax x·c - ||c||²/2.
-        let halfNorms: [Float] = spherical ? [] : (0..<k).map { c in centroids.row(c).reduce(0) { $0 + $1 * $1 } / 2 }
+        // L2: argmin ||x - c||²  ⇔  argmax x·c − ||c||²/2 (the metric's ranking bias).
+        let bias = (spherical ? Metric.innerProduct : Metric.l2).rankingBias(centroids) ?? []
         let block = 1_024
         let blocks = (n + block - 1) / block
         let workers = max(1, min(threads, blocks))
-        var partial = [Double](repeating: 0, count: workers)
         let savedThreads = BLAS.threads
         BLAS.threads = 1
         defer { BLAS.threads = savedThreads }
-        assignment.withUnsafeMutableBufferPointer { out in
-            partial.withUnsafeMutableBufferPointer { sums in
-                let shared = UncheckedSendable((out, sums))
-                parallelParts(workers) { worker in
-                    let (out, sums) = shared.value
-                    var scores = Matrix(rows: block, cols: k)
-                    var best = [Float](repeating: 0, count: block)
-                    var index = [Int32](repeating: 0, count: block)
-                    var total = 0.0
-                    var b = worker
-                    while b < blocks {
-                        let start = b * block, rows = min(block, n - start)
-                        let slice = Matrix(rows: rows, cols: d, values: Array(x.values[(start * d)..<((start + rows) * d)]))
-                        if scores.rows != rows { scores = Matrix(rows: rows, cols: k) }
-                        BLAS.gemm(slice, .none, centroids, .transposed, into: &scores)
-                        scores.values.withUnsafeBufferPointer { s in
-                            halfNorms.withUnsafeBufferPointer { bias in
-                                index.withUnsafeMutableBufferPointer { idx in
-                                    best.withUnsafeMutableBufferPointer { val in
-                                        idx.baseAddress!.withMemoryRebound(to: Int32.self, capacity: rows) { i32 in
-                                            tt_argmax_rows(s.baseAddress!, rows, k, spherical ? nil : bias.baseAddress,
-                                                           UnsafeMutableRawPointer(i32).assumingMemoryBound(to: CInt.self), val.baseAddress!)
-                                        }
-                                    }
-                                }
+        // Each worker takes whole blocks (a single-threaded sgemm, then the arg-best kernel) and
+        // returns their assignments; the blocks are put back in order afterwards.
+        let parts = Parallel.map(parts: workers) { worker -> (blocks: [(start: Int, best: [Int32])], total: Double) in
+            var scores = Matrix(rows: block, cols: k)
+            var best = [Float](repeating: 0, count: block)
+            var done: [(start: Int, best: [Int32])] = []
+            var total = 0.0
+            var b = worker
+            while b < blocks {
+                let start = b * block, rows = min(block, n - start)
+                let slice = Matrix(rows: rows, cols: d, values: Array(x.values[(start * d)..<((start + rows) * d)]))
+                if scores.rows != rows { scores = Matrix(rows: rows, cols: k) }
+                BLAS.gemm(slice, .none, centroids, .transposed, into: &scores)
+                var index = [Int32](repeating: 0, count: rows)
+                scores.values.withUnsafeBufferPointer { s in
+                    bias.withUnsafeBufferPointer { bias in
+                        index.withUnsafeMutableBufferPointer { idx in
+                            best.withUnsafeMutableBufferPointer { val in
+                                tt_argmax_rows(s.baseAddress!, rows, k, spherical ? nil : bias.baseAddress,
+                                               UnsafeMutableRawPointer(idx.baseAddress!).assumingMemoryBound(to: CInt.self), val.baseAddress!)
                             }
                         }
-                        for r in 0..<rows {
-                            out[start + r] = index[r]
-                            total += Double(best[r])
-                        }
-                        b += workers
                     }
-                    sums[worker] = total
                 }
+                for r in 0..<rows { total += Double(best[r]) }
+                done.append((start, index))
+                b += workers
             }
+            return (done, total)
         }
-        var objective = partial.reduce(0, +)
+        var assignment = [Int32](repeating: 0, count: n)
+        var objective = 0.0
+        for part in parts {
+            objective += part.total
+            for (start, best) in part.blocks { assignment.replaceSubrange(start..<(start + best.count), with: best) }
+        }
         if !spherical {
             // Turn Σ(x·c - ||c||²/2) into Σ||x - c||² = Σ||x||² - 2Σ(x·c - ||c||²/2).
             var norms = 0.0

@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import Ingestion
 import Pipeline
+import Synchronization
 
 #if canImport(Glibc)
 import Glibc
@@ -11,10 +12,9 @@ import Darwin
 
 /// Terminal output for long jobs: a self-overwriting progress line on stderr when stderr is a
 /// terminal, nothing otherwise (logs and pipes stay clean).
-final class ProgressPrinter: @unchecked Sendable {
+final class ProgressPrinter: Sendable {
     private let enabled: Bool
-    private var lastPrint = Date.distantPast
-    private let lock = NSLock()
+    private let lastPrint = Mutex(Date.distantPast)
 
     init(enabled: Bool = isatty(STDERR_FILENO) == 1) { self.enabled = enabled }
 
@@ -38,12 +38,12 @@ final class ProgressPrinter: @unchecked Sendable {
     }
 
     private func throttle() -> Bool {
-        lock.lock()
-        defer { lock.unlock() }
-        let now = Date()
-        guard now.timeIntervalSince(lastPrint) >= 0.25 else { return false }
-        lastPrint = now
-        return true
+        lastPrint.withLock { last in
+            let now = Date()
+            guard now.timeIntervalSince(last) >= 0.25 else { return false }
+            last = now
+            return true
+        }
     }
 
     private func write(_ text: String, finished: Bool) {

@@ -1,5 +1,6 @@
 import Foundation
 import LinearAlgebra
+import Synchronization
 import Testing
 @testable import VectorIndex
 
@@ -100,10 +101,9 @@ struct IVFSearchTests {
         let index = try build(x, nlist: 20, dir: dir)
         let queries = randomMatrix(64, 16, seed: 28)
         let serial = try (0..<64).map { try index.search(Array(queries.row($0)), parameters: SearchParameters(k: 5, nprobe: 3)) }
-        let slots = ResultSlots(count: 64)
-        DispatchQueue.concurrentPerform(iterations: 64) { r in
-            slots.set(r, (try? index.search(Array(queries.row(r)), parameters: SearchParameters(k: 5, nprobe: 3))) ?? [])
+        let concurrent = try Parallel.map(parts: 64) { r in
+            try index.search(Array(queries.row(r)), parameters: SearchParameters(k: 5, nprobe: 3))
         }
-        #expect(slots.values == serial)
+        #expect(concurrent == serial)
     }
 }

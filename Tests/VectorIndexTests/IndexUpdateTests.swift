@@ -1,6 +1,7 @@
 import Foundation
 import LinearAlgebra
 import Randomness
+import Synchronization
 import Testing
 @testable import VectorIndex
 
@@ -77,25 +78,25 @@ struct IndexUpdateTests {
         let dir = IndexDir()
         let x = randomMatrix(2_000, 8, seed: 34)
         let index = try makeIndex(x, nlist: 8, chunk: 64, dir: dir)
-        let failures = ResultSlots(count: 1)
-        let done = ResultSlots(count: 1)
+        let failures = Mutex<[String]>([])
+        let done = Mutex(false)
         let group = DispatchGroup()
-        let searches = ResultSlots(count: 4)
+        let searches = Mutex([Int](repeating: 0, count: 4))
         for t in 0..<4 {
             group.enter()
             Thread {
                 defer { group.leave() }
                 var n = 0
                 var rng = SplitMix64(seed: UInt64(t))
-                while done.values[0].isEmpty || n < 50 {
+                while !done.withLock({ $0 }) || n < 50 {
                     let q = (0..<8).map { _ in Float(rng.nextGaussian()) }
                     do {
                         let found = try index.search(q, parameters: SearchParameters(k: 10, nprobe: 3))
-                        if found.count != 10 { failures.fail(IndexError.badParameter("short result: \(found.count)")) }
-                    } catch { failures.fail(error) }
+                        if found.count != 10 { failures.withLock { $0.append("short result: \(found.count)") } }
+                    } catch { failures.withLock { $0.append("\(error)") } }
                     n += 1
                 }
-                searches.set(t, [Neighbor(id: Int64(n), score: 0)])
+                searches.withLock { $0[t] = n }
             }.start()
         }
         var rng = SplitMix64(seed: 35)
@@ -104,11 +105,11 @@ struct IndexUpdateTests {
             try index.upsert(ids: [Int64(10_000 + i)], vectors: Matrix(rows: 1, cols: 8, values: v))
             try index.delete(ids: [Int64(i)])
         }
-        done.set(0, [Neighbor(id: 1, score: 0)])
+        done.withLock { $0 = true }
         group.wait()
-        #expect(failures.error == nil, "\(String(describing: failures.error))")
+        #expect(failures.withLock { $0 }.isEmpty, "\(failures.withLock { $0 })")
         #expect(try index.listSizes().reduce(0, +) == 2_000)
-        #expect(searches.values.allSatisfy { ($0.first?.id ?? 0) >= 50 })
+        #expect(searches.withLock { $0 }.allSatisfy { $0 >= 50 })
     }
 
     @Test func updatesRejectBadVectors() throws {

@@ -1,33 +1,22 @@
-/// One search result: an item id and its score (higher is better).
-public struct Neighbor: Equatable, Sendable, Codable {
-    public var id: Int64
-    public var score: Float
-
-    public init(id: Int64, score: Float) {
-        self.id = id
-        self.score = score
-    }
-}
-
 /// The best `k` (score, id) pairs seen so far, as a bounded min-heap: the worst kept entry is at
 /// the root, so a candidate is rejected with one comparison against `threshold`. Ties in score
 /// prefer the smaller id, so results are deterministic.
-struct TopK {
-    let k: Int
-    private(set) var scores: [Float] = []
-    private(set) var ids: [Int64] = []
+public struct TopK: Sendable {
+    public let k: Int
+    private var scores: [Float] = []
+    private var ids: [Int64] = []
 
-    init(k: Int) {
+    public init(k: Int) {
         self.k = k
         scores.reserveCapacity(k)
         ids.reserveCapacity(k)
     }
 
-    var count: Int { scores.count }
-    var isFull: Bool { scores.count >= k }
+    public var count: Int { scores.count }
+    public var isFull: Bool { scores.count >= k }
 
     /// The score a candidate must beat once the heap is full.
-    var threshold: Float { isFull ? scores[0] : -.infinity }
+    public var threshold: Float { isFull ? scores[0] : -.infinity }
 
     /// Whether (a, ia) ranks below (b, ib).
     @inline(__always) private static func worse(_ a: Float, _ ia: Int64, _ b: Float, _ ib: Int64) -> Bool {
@@ -36,7 +25,7 @@ struct TopK {
 
     /// Offers a candidate; kept when it ranks among the best `k`.
     @inline(__always)
-    mutating func push(_ score: Float, _ id: Int64) {
+    public mutating func push(_ score: Float, _ id: Int64) {
         guard k > 0 else { return }
         if scores.count < k {
             scores.append(score)
@@ -75,9 +64,8 @@ struct TopK {
         }
     }
 
-    /// The kept entries, best first.
-    func sorted() -> [Neighbor] {
-        zip(ids, scores).map { Neighbor(id: $0, score: $1) }
-            .sorted { $0.score > $1.score || ($0.score == $1.score && $0.id < $1.id) }
+    /// The kept entries, best first (ties: the smaller id first).
+    public func sorted() -> [(id: Int64, score: Float)] {
+        zip(ids, scores).map { (id: $0, score: $1) }.sorted { $0.score > $1.score || ($0.score == $1.score && $0.id < $1.id) }
     }
 }
