@@ -76,7 +76,9 @@ struct DelimitedFormat {
 
     private func ingestInteractions(_ path: String, report: inout IngestReport) throws {
         var columns: (user: Int, item: Int, time: Int?, weight: Int?)?
+        var headerCount: Int?
         func resolve(_ names: [String]?) throws {
+            headerCount = names?.count
             func index(_ ref: ColumnReference, _ role: String) throws -> Int {
                 switch ref {
                 case .position(let p): return p - 1
@@ -103,8 +105,10 @@ struct DelimitedFormat {
         try reader.read(path: path, splitter: splitter(for: path), report: &report, header: header) { r in
             guard let c = columns else { return 0 }
             let needed = [c.user, c.item, c.time ?? 0, c.weight ?? 0].max()! + 1
-            try r.requireFields(needed, "user \(options.user), item \(options.item)"
-                + (c.time.map { ", timestamp in column \($0 + 1)" } ?? "") + (c.weight.map { ", weight in column \($0 + 1)" } ?? ""))
+            let described = "user \(options.user), item \(options.item)"
+                + (c.time.map { ", timestamp in column \($0 + 1)" } ?? "") + (c.weight.map { ", weight in column \($0 + 1)" } ?? "")
+            // With a header, every line has exactly its columns; without one, at least those used.
+            if let headerCount { try r.requireExactFields(headerCount, "as the header names") } else { try r.requireFields(needed, described) }
             let user = try r.id(c.user, "user"), item = try r.id(c.item, "item")
             let ts = try c.time.map { try r.timestamp($0, "timestamp") }
             let weight = try c.weight.map { try r.double($0, "weight") }
@@ -128,13 +132,24 @@ struct FeatureFile {
         let splitter = FieldSplitter(delimiter: options.delimiter ?? (path.hasSuffix(".tsv") ? 0x09 : 0x2C))
         let header: (Record) throws -> Void = { r in
             guard r.count >= 2 else {
-                throw IngestError.badOption("\(path): a feature file needs a header with an id column and at least one feature column")
+                throw IngestError.badOption("\(path):1: a feature file needs a header with an id column and at least one feature column")
             }
+            // The first column is the id: named `id`, the entity (`user`, `item`) or `<entity>_id`.
+            let first = r.text(0)
+            guard ["id", entity.rawValue, "\(entity.rawValue)_id"].contains(first.lowercased()) else {
+                throw IngestError.badOption("\(path):1: column 1 is '\(first)'; a feature file's first column is the id, "
+                                            + "named id, \(entity.rawValue) or \(entity.rawValue)_id")
+            }
+            var seen: [String: Int] = [:]
             for column in 1..<r.count {
                 let spec = r.text(column).split(separator: ":", maxSplits: 1).map(String.init)
                 guard let name = spec.first, !name.isEmpty else {
-                    throw IngestError.badOption("\(path): header column \(column + 1) has no feature name")
+                    throw IngestError.badOption("\(path):1: header column \(column + 1) has no feature name")
                 }
+                if let earlier = seen[name] {
+                    throw IngestError.badOption("\(path):1: column \(column + 1) declares feature '\(name)' again (first in column \(earlier + 1))")
+                }
+                seen[name] = column
                 let kindText = spec.count > 1 ? spec[1] : "categorical"
                 guard let kind = FeatureKind(rawValue: kindText) else {
                     throw IngestError.badOption("\(path): feature '\(name)' has unknown kind '\(kindText)' (categorical, multihot, numeric)")
@@ -143,7 +158,7 @@ struct FeatureFile {
             }
         }
         try reader.read(path: path, splitter: splitter, report: &report, header: header) { r in
-            try r.requireFields(features.count + 1, "id and \(features.count) features")
+            try r.requireExactFields(features.count + 1, "id and \(features.count) features, as the header names")
             let raw = try r.id(0, "\(entity) id")
             var parsed: [(Int, FeatureKind, [String], Double)] = []
             for f in features {

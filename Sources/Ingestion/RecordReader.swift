@@ -26,11 +26,41 @@ struct Record {
         }
     }
 
-    /// A non-empty identifier (kept as text).
+    /// Exactly `expected` fields: more than the header names means a shifted or extra delimiter.
+    func requireExactFields(_ expected: Int, _ names: String) throws {
+        try requireFields(expected, names)
+        if fields.count > expected {
+            throw malformed("line", Text.decode(line), "expected \(expected) fields (\(names)), found \(fields.count); "
+                            + "an unquoted delimiter inside a field?")
+        }
+    }
+
+    /// The longest id accepted, in bytes of UTF-8.
+    static let maxIDBytes = 4_096
+
+    /// A non-empty identifier (kept as text): valid UTF-8, no control characters (a NUL would
+    /// end it early in SQLite), at most `maxIDBytes` bytes.
     func id(_ index: Int, _ name: String) throws -> String {
-        let value = text(index)
-        guard !value.isEmpty else { throw malformed(name, value, "empty id") }
-        return value
+        try fields[index].withBytes(in: line) { bytes in
+            var start = 0, end = bytes.count
+            while start < end && (bytes[start] == 0x20 || bytes[start] == 0x09) { start += 1 }
+            while end > start && (bytes[end - 1] == 0x20 || bytes[end - 1] == 0x09) { end -= 1 }
+            let trimmed = UnsafeRawBufferPointer(rebasing: bytes[start..<end])
+            let shown = Text.decode(trimmed)
+            guard !trimmed.isEmpty else { throw malformed(name, shown, "empty id") }
+            guard trimmed.count <= Self.maxIDBytes else {
+                throw malformed(name, shown, "id of \(trimmed.count) bytes; ids are at most \(Self.maxIDBytes) bytes")
+            }
+            if let control = trimmed.firstIndex(where: { $0 < 0x20 || $0 == 0x7F }) {
+                throw malformed(name, shown.unicodeScalars.map { $0.value < 0x20 || $0.value == 0x7F ? "\\x" + String(format: "%02x", $0.value) : String($0) }.joined(),
+                                "control character 0x\(String(format: "%02x", trimmed[control])) in an id")
+            }
+            guard let valid = String(validating: trimmed.bindMemory(to: UInt8.self), as: UTF8.self) else {
+                throw malformed(name, trimmed.map { $0 < 0x80 ? String(UnicodeScalar($0)) : String(format: "\\x%02x", $0) }.joined(),
+                                "not valid UTF-8 (ids are UTF-8 text)")
+            }
+            return valid
+        }
     }
 
     /// A non-negative integer identifier, for formats whose ids are numbers.
@@ -51,16 +81,19 @@ struct Record {
 
     func double(_ index: Int, _ name: String) throws -> Double {
         guard let v = fields[index].withBytes(in: line, ValueParsing.double) else {
-            throw malformed(name, text(index), "not a finite number")
+            throw malformed(name, text(index), "not a finite decimal number")
         }
         return v
     }
 
     func timestamp(_ index: Int, _ name: String) throws -> Int64 {
-        guard let v = fields[index].withBytes(in: line, ValueParsing.timestamp) else {
-            throw malformed(name, text(index), "not a timestamp (epoch seconds or ISO 8601 date-time)")
+        switch fields[index].withBytes(in: line, ValueParsing.timestamp) {
+        case .success(let v): return v
+        case .failure(.outOfRange):
+            throw malformed(name, text(index), "out of range (epoch values must lie within ±2^62 ≈ ±4.6e18)")
+        case .failure(.invalid):
+            throw malformed(name, text(index), "not a timestamp (decimal epoch seconds or an ISO 8601 date-time)")
         }
-        return v
     }
 }
 
@@ -116,6 +149,9 @@ struct RecordReader {
             }
         }
         offerProgress(finished: true)
+        if summary.records == 0 && summary.skipped == 0 {
+            report.warnings.append("\(path): no records (\(summary.lines == 0 ? "the file is empty" : "only a header or blank lines"))")
+        }
         report.files.append(summary)
     }
 }

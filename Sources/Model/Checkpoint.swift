@@ -41,21 +41,26 @@ public struct CheckpointInfo: Codable, Sendable, Equatable {
 public enum CheckpointError: Error, CustomStringConvertible {
     case unreadable(path: String, reason: String)
     case fromTheFuture(path: String, found: Int, supported: Int)
+    /// The bytes are not the ones written: the checksum over them does not match.
+    case corrupt(path: String, reason: String)
 
     public var description: String {
         switch self {
         case let .unreadable(path, reason): "\(path): not a TwoTower checkpoint (\(reason))"
         case let .fromTheFuture(path, found, supported): "\(path): checkpoint format \(found) is newer than this twotower reads (\(supported))"
+        case let .corrupt(path, reason): "\(path): the checkpoint is damaged (\(reason)); train it again or restore a copy"
         }
     }
 }
 
 /// A model directory holds `model.ckpt`: the magic `TTCKPT\n`, a little-endian UInt32 length,
-/// the `CheckpointInfo` JSON (format 2 adds the architecture), then every parameter matrix in
-/// `TwoTowerModel.parameters` order as float32, row-major (format 1: user then item table). It is written
-/// to a temporary file and renamed, so a reader sees the old checkpoint or the new one, whole.
+/// the `CheckpointInfo` JSON (format 2 adds the architecture), every parameter matrix in
+/// `TwoTowerModel.parameters` order as float32, row-major (format 1: user then item table), and
+/// (format 3) a little-endian UInt64 checksum of all the bytes before it. Loading verifies the
+/// checksum and refuses non-finite weights, so a damaged file never serves. A checkpoint is
+/// written to a temporary file and renamed, so a reader sees the old one or the new one, whole.
 public enum Checkpoint {
-    public static let formatVersion = 2
+    public static let formatVersion = 3
     static let magic = Array("TTCKPT\n".utf8)
 
     public static func file(in directory: String) -> String { (directory as NSString).appendingPathComponent("model.ckpt") }
@@ -73,6 +78,7 @@ public enum Checkpoint {
         withUnsafeBytes(of: UInt32(json.count).littleEndian) { data.append(contentsOf: $0) }
         data.append(json)
         for matrix in model.parameters { matrix.values.withUnsafeBytes { data.append(contentsOf: $0) } }
+        withUnsafeBytes(of: checksum(of: data).littleEndian) { data.append(contentsOf: $0) }
         let path = file(in: directory), temporary = path + ".partial"
         try data.write(to: URL(fileURLWithPath: temporary))
         if rename(temporary, path) != 0 {
@@ -90,12 +96,13 @@ public enum Checkpoint {
     /// loads cannot lend it the other file's name.
     public static func loadFingerprinted(from directory: String) throws -> (model: TwoTowerModel, info: CheckpointInfo, fingerprint: String) {
         let loaded = try decode(directory)
-        return (loaded.model, loaded.info, fingerprint(of: loaded.bytes))
+        return (loaded.model, loaded.info, hex(loaded.checksum))
     }
 
-    /// A 64-bit FNV-1a-style hash over 8-byte words (then the tail bytes): a change of any byte
-    /// changes it; not cryptographic.
-    public static func fingerprint(of data: Data) -> String {
+    /// A 64-bit FNV-1a-style hash over 8-byte words (then the tail bytes). Each step is a
+    /// bijection of the state, so a change confined to one word always changes the result;
+    /// not cryptographic.
+    public static func checksum(of data: Data) -> UInt64 {
         var hash: UInt64 = 0xcbf2_9ce4_8422_2325
         data.withUnsafeBytes { bytes in
             let words = bytes.count / 8
@@ -108,29 +115,57 @@ public enum Checkpoint {
                 hash = hash &* 0x100_0000_01b3
             }
         }
-        let hex = String(hash, radix: 16)
+        return hash
+    }
+
+    /// The checksum as 16 hex digits.
+    public static func fingerprint(of data: Data) -> String { hex(checksum(of: data)) }
+
+    static func hex(_ value: UInt64) -> String {
+        let hex = String(value, radix: 16)
         return String(repeating: "0", count: 16 - hex.count) + hex
     }
 
-    /// The model and header of a checkpoint, with the mapped bytes they were read from.
-    private static func decode(_ directory: String) throws -> (model: TwoTowerModel, info: CheckpointInfo, bytes: Data) {
+    /// The model and header of a checkpoint, and the checksum of its bytes.
+    private static func decode(_ directory: String) throws -> (model: TwoTowerModel, info: CheckpointInfo, checksum: UInt64) {
         let (path, data, info, start) = try open(directory)
-        var model = TwoTowerModel(architecture: info.resolvedArchitecture, seed: 0, initialize: false)
-        let shapes = model.parameters
-        let floats = shapes.reduce(0) { $0 + $1.values.count }
-        guard data.count == start + 4 * floats else {
-            throw CheckpointError.unreadable(path: path, reason: "expected \(4 * floats) bytes of weights, found \(data.count - start)")
+        let architecture = info.resolvedArchitecture
+        let floats: Int
+        do { floats = try architecture.parameterCount() } catch {
+            throw CheckpointError.unreadable(path: path, reason: "its header describes an impossible model: \(error)")
         }
+        let trailer = info.formatVersion >= 3 ? 8 : 0
+        let (weightBytes, overflow) = floats.multipliedReportingOverflow(by: 4)
+        guard !overflow, data.count - start - trailer == weightBytes else {
+            throw CheckpointError.unreadable(path: path, reason: "expected \(floats) weights (\(weightBytes) bytes), found \(max(data.count - start - trailer, 0)) bytes")
+        }
+        var sum = checksum(of: data)
+        if trailer > 0 {
+            let body = data.prefix(data.count - trailer)
+            sum = checksum(of: body)
+            let stored = data.withUnsafeBytes { UInt64(littleEndian: $0.loadUnaligned(fromByteOffset: data.count - trailer, as: UInt64.self)) }
+            guard stored == sum else {
+                throw CheckpointError.corrupt(path: path, reason: "checksum \(hex(sum)) of its bytes, \(hex(stored)) recorded")
+            }
+        }
+        var model = TwoTowerModel(architecture: architecture, seed: 0, initialize: false)
+        let shapes = model.parameters
         var offset = start
-        model.parameters = shapes.map { shape in
+        var parameters: [Matrix] = []
+        for (index, shape) in shapes.enumerated() {
             var values = [Float](repeating: 0, count: shape.values.count)
             values.withUnsafeMutableBytes { dst in
                 data.withUnsafeBytes { dst.copyMemory(from: UnsafeRawBufferPointer(rebasing: $0[offset..<(offset + dst.count)])) }
             }
+            if let bad = values.firstIndex(where: { !$0.isFinite }) {
+                throw CheckpointError.corrupt(path: path, reason: "parameter matrix \(index) holds \(values[bad]) at row \(bad / max(shape.cols, 1)), "
+                                              + "column \(bad % max(shape.cols, 1))")
+            }
             offset += 4 * values.count
-            return Matrix(rows: shape.rows, cols: shape.cols, values: values)
+            parameters.append(Matrix(rows: shape.rows, cols: shape.cols, values: values))
         }
-        return (model, info, data)
+        model.parameters = parameters
+        return (model, info, sum)
     }
 
     /// The header of a checkpoint (what it was trained on, its shape and config) without its
@@ -159,6 +194,7 @@ public enum Checkpoint {
         guard version.formatVersion <= formatVersion else {
             throw CheckpointError.fromTheFuture(path: path, found: version.formatVersion, supported: formatVersion)
         }
-        return (path, data, try decoder.decode(CheckpointInfo.self, from: header), jsonStart + length)
+        guard let info = try? decoder.decode(CheckpointInfo.self, from: header) else { throw CheckpointError.unreadable(path: path, reason: "bad header") }
+        return (path, data, info, jsonStart + length)
     }
 }

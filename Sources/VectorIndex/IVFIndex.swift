@@ -72,13 +72,23 @@ public final class IVFIndex: @unchecked Sendable {
                     throw IndexError.notAnIndex(path: version, reason: "no metadata")
                 }
                 guard metadata.complete else { throw IndexError.notAnIndex(path: version, reason: "its build did not finish") }
-                let values = try txn.withValue(forKey: Array("centroids".utf8), in: opened.0) { Array($0.bindMemory(to: Float.self)) } ?? []
-                guard values.count == metadata.nlist * metadata.dimension else {
+                let (floats, overflow) = metadata.nlist.multipliedReportingOverflow(by: metadata.dimension)
+                guard metadata.nlist >= 1, metadata.dimension >= 1, metadata.count >= 0, metadata.chunkCapacity >= 1, !overflow else {
+                    throw IndexError.notAnIndex(path: version, reason: "its metadata has impossible sizes")
+                }
+                let values = try txn.withValue(forKey: Array("centroids".utf8), in: opened.0) { bytes -> [Float] in
+                    guard bytes.count == 4 * floats else { return [] }
+                    return (0..<floats).map { bytes.loadUnaligned(fromByteOffset: 4 * $0, as: Float.self) }
+                } ?? []
+                guard values.count == floats else {
                     throw IndexError.notAnIndex(path: version, reason: "centroids do not match nlist × dimension")
                 }
-                let quantizer = try txn.withValue(forKey: Array("sq8".utf8), in: opened.0) {
-                    ScalarQuantizer.deserialize($0, dimension: metadata.dimension)
-                }
+                let quantizer = try txn.withValue(forKey: Array("sq8".utf8), in: opened.0) { bytes -> ScalarQuantizer? in
+                    guard let sq = ScalarQuantizer.deserialize(bytes, dimension: metadata.dimension) else {
+                        throw IndexError.notAnIndex(path: version, reason: "its SQ8 ranges do not match the dimension")
+                    }
+                    return sq
+                } ?? nil
                 return (metadata, Matrix(rows: metadata.nlist, cols: metadata.dimension, values: values), quantizer)
             }
             self.metadata = metadata

@@ -64,8 +64,10 @@ public struct ScalarQuantizer: Sendable, Equatable {
         (minimums + steps).withUnsafeBytes { Array($0) }
     }
 
-    static func deserialize(_ bytes: UnsafeRawBufferPointer, dimension d: Int) -> ScalarQuantizer {
-        let floats = Array(bytes.bindMemory(to: Float.self).prefix(2 * d))
+    /// nil when the bytes do not hold 2·d floats.
+    static func deserialize(_ bytes: UnsafeRawBufferPointer, dimension d: Int) -> ScalarQuantizer? {
+        guard bytes.count == 8 * d else { return nil }
+        let floats = (0..<(2 * d)).map { bytes.loadUnaligned(fromByteOffset: 4 * $0, as: Float.self) }
         return ScalarQuantizer(minimums: Array(floats[0..<d]), steps: Array(floats[d..<(2 * d)]))
     }
 }

@@ -17,9 +17,9 @@ public enum VectorFile {
             }
             guard shape.count == 2 else { throw IndexError.badVectorFile(path: path, reason: "shape \(shape) is not 2-D (rows × dimension)") }
             let (rows, cols) = (shape[0], shape[1])
-            guard payload.count >= rows * cols * 4 else { throw IndexError.badVectorFile(path: path, reason: "truncated: \(payload.count) data bytes for shape \(shape)") }
+            let bytes = try payloadBytes(shape, itemSize: 4, available: payload.count, path: path)
             var values = [Float](repeating: 0, count: rows * cols)
-            values.withUnsafeMutableBytes { dst in payload.withUnsafeBytes { dst.copyMemory(from: UnsafeRawBufferPointer(rebasing: $0[0..<(rows * cols * 4)])) } }
+            values.withUnsafeMutableBytes { dst in payload.withUnsafeBytes { dst.copyMemory(from: UnsafeRawBufferPointer(rebasing: $0[0..<bytes])) } }
             matrix = Matrix(rows: rows, cols: cols, values: values)
         }
         guard matrix.rows > 0, matrix.cols > 0 else { throw IndexError.emptyInput(path) }
@@ -32,10 +32,25 @@ public enum VectorFile {
         let (descr, shape, payload) = try readNPY(path)
         guard descr == "<i8" else { throw IndexError.badVectorFile(path: path, reason: "dtype \(descr) is not int64 ('<i8')") }
         guard shape.count == 1 else { throw IndexError.badVectorFile(path: path, reason: "ids must be 1-D, shape is \(shape)") }
-        guard payload.count >= shape[0] * 8 else { throw IndexError.badVectorFile(path: path, reason: "truncated") }
+        let bytes = try payloadBytes(shape, itemSize: 8, available: payload.count, path: path)
         var ids = [Int64](repeating: 0, count: shape[0])
-        ids.withUnsafeMutableBytes { dst in payload.withUnsafeBytes { dst.copyMemory(from: UnsafeRawBufferPointer(rebasing: $0[0..<(shape[0] * 8)])) } }
+        ids.withUnsafeMutableBytes { dst in payload.withUnsafeBytes { dst.copyMemory(from: UnsafeRawBufferPointer(rebasing: $0[0..<bytes])) } }
         return ids
+    }
+
+    /// The payload size a header's shape implies, computed without overflow and checked against
+    /// the bytes the file holds: a crafted shape is an error, never a crash or a huge allocation.
+    static func payloadBytes(_ shape: [Int], itemSize: Int, available: Int, path: String) throws -> Int {
+        var total = itemSize
+        for extent in shape {
+            guard extent >= 0 else { throw IndexError.badVectorFile(path: path, reason: "shape \(shape) has a negative extent") }
+            let (product, overflow) = total.multipliedReportingOverflow(by: extent)
+            guard !overflow, product <= available else {
+                throw IndexError.badVectorFile(path: path, reason: "shape \(shape) is too large for the file (\(available) data bytes)")
+            }
+            total = product
+        }
+        return total
     }
 
     /// Throws `IndexError.nonFinite` at the first NaN or infinity.
@@ -101,8 +116,15 @@ public enum VectorFile {
         guard let shapeField = field("shape"), let open = shapeField.firstIndex(of: "("), let close = shapeField.firstIndex(of: ")") else {
             throw IndexError.badVectorFile(path: path, reason: "no shape in the .npy header")
         }
-        let shape = shapeField[shapeField.index(after: open)..<close].split(separator: ",")
-            .compactMap { Int($0.trimmingCharacters(in: .whitespaces)) }
+        var shape: [Int] = []
+        for part in shapeField[shapeField.index(after: open)..<close].split(separator: ",") {
+            let text = part.trimmingCharacters(in: .whitespaces)
+            guard !text.isEmpty else { continue }
+            guard let extent = Int(text) else {
+                throw IndexError.badVectorFile(path: path, reason: "shape entry '\(text)' is not an integer that fits in 64 bits")
+            }
+            shape.append(extent)
+        }
         return (descr, shape, data.subdata(in: (headerStart + headerLength)..<data.count))
     }
 
@@ -113,7 +135,7 @@ public enum VectorFile {
         guard data.count >= 4 else { throw IndexError.emptyInput(path) }
         let d = Int(data.withUnsafeBytes { $0.loadUnaligned(as: Int32.self) })
         let rowBytes = 4 * (d + 1)
-        guard d > 0, data.count % rowBytes == 0 else {
+        guard d > 0, rowBytes <= data.count, data.count % rowBytes == 0 else {
             throw IndexError.badVectorFile(path: path, reason: "size \(data.count) is not a whole number of rows of dimension \(d)")
         }
         let rows = data.count / rowBytes

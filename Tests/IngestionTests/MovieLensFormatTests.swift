@@ -64,7 +64,7 @@ struct MovieLensFormatTests {
         #expect {
             _ = try w.ingest(.movielens, input)
         } throws: { error in
-            (error as? IngestError)?.description.hasSuffix("u.data:1: field 'rating' has value \"five\": not a finite number") == true
+            (error as? IngestError)?.description.hasSuffix("u.data:1: field 'rating' has value \"five\": not a finite decimal number") == true
         }
     }
 }

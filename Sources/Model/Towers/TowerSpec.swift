@@ -98,3 +98,63 @@ public struct ModelArchitecture: Codable, Sendable, Equatable {
         ModelArchitecture(user: TowerSpec(count: users, dimension: dimension), item: TowerSpec(count: items, dimension: dimension))
     }
 }
+
+/// A model shape that cannot exist: a negative or zero size, or more parameters than memory holds.
+public struct ArchitectureError: Error, CustomStringConvertible {
+    public let description: String
+}
+
+extension ModelArchitecture {
+    /// The most parameters a model may have (2³⁶ floats, 256 GiB): a header asking for more is
+    /// damaged or crafted, and is refused before anything is allocated.
+    public static let maxParameters = 1 << 36
+
+    /// How many floats `TwoTowerModel.parameters` holds for this shape, computed with checked
+    /// arithmetic from the header alone.
+    /// - Throws: `ArchitectureError` for negative or zero sizes, or a total past `maxParameters`.
+    public func parameterCount() throws -> Int {
+        var total = 0
+        func add(_ rows: Int, _ cols: Int, _ what: String) throws {
+            guard rows >= 0, cols >= 0 else { throw ArchitectureError(description: "\(what) has a negative size \(rows)×\(cols)") }
+            let (product, o1) = rows.multipliedReportingOverflow(by: cols)
+            let (sum, o2) = total.addingReportingOverflow(product)
+            guard !o1, !o2, sum <= Self.maxParameters else {
+                throw ArchitectureError(description: "\(what) (\(rows)×\(cols)) takes the model past \(Self.maxParameters) parameters")
+            }
+            total = sum
+        }
+        for (name, t) in [("user", user), ("item", item)] {
+            guard t.dimension >= 1, t.count >= 0, t.idBuckets >= 0, t.tokenRows >= 0 else {
+                throw ArchitectureError(description: "the \(name) tower has an impossible size (dimension \(t.dimension), count \(t.count))")
+            }
+            try add(t.idRows, t.dimension, "the \(name) id table")
+            if t.tokenRows > 0 { try add(t.tokenRows, t.dimension, "the \(name) token table") }
+        }
+        guard user.dimension == item.dimension else {
+            throw ArchitectureError(description: "the towers' dimensions differ (\(user.dimension) and \(item.dimension))")
+        }
+        if let history {
+            guard history.length >= 0 else { throw ArchitectureError(description: "a negative history length") }
+            if !history.shared { try add(item.count, item.dimension, "the history table") }
+            if history.hasLearnedWeights { try add(item.count, 1, "the history weights") }
+        }
+        for (name, t) in [("user", user), ("item", item)] {
+            if !t.numeric.isEmpty {
+                try add(t.numeric.count, t.dimension, "the \(name) numeric layer")
+                try add(1, t.dimension, "the \(name) numeric bias")
+            }
+            if let mlp = t.mlp {
+                guard !mlp.hidden.isEmpty, mlp.hidden.allSatisfy({ $0 >= 1 }) else {
+                    throw ArchitectureError(description: "the \(name) MLP has impossible widths \(mlp.hidden)")
+                }
+                let widths = [t.dimension] + mlp.hidden + [t.dimension]
+                for l in 0..<(widths.count - 1) {
+                    try add(widths[l], widths[l + 1], "the \(name) MLP layer \(l + 1)")
+                    try add(1, widths[l + 1], "its bias")
+                }
+                if mlp.layerNorm { for w in mlp.hidden { try add(2, w, "the \(name) MLP's LayerNorm") } }
+            }
+        }
+        return total
+    }
+}
