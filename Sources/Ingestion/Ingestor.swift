@@ -30,11 +30,7 @@ public final class Ingestor {
     public func ingest(format: IngestFormat, input: String,
                        delimited: DelimitedOptions = DelimitedOptions()) throws -> IngestReport {
         let started = Date()
-        // The writer creates every parent row before its children, so per-row foreign-key checks
-        // (which force a statement journal on each insert) are switched off for the bulk load.
-        try store.connection.execute("PRAGMA foreign_keys = OFF")
-        defer { try? store.connection.execute("PRAGMA foreign_keys = ON") }
-        var report = try store.connection.transaction { try store.bulkLoad {
+        var report = try store.bulkWrite {
             // Counted inside the write transaction, so another ingest committing at the same time
             // is never reported as this one's rows.
             let before = try (store.count("users"), store.count("items"), store.count("interactions"))
@@ -49,7 +45,7 @@ public final class Ingestor {
             report.newItems = try store.count("items") - before.1
             report.newInteractions = try store.count("interactions") - before.2
             return report
-        } }
+        }
         report.seconds = Date().timeIntervalSince(started)
         return report
     }

@@ -98,3 +98,44 @@ public struct TwoTowerModel: Sendable {
         }
     }
 }
+
+/// An entity the model cannot embed: newer than the model, and nothing (history, features) to
+/// embed it from. Never answered with a zero vector ranked as if it meant something.
+public struct ColdEntityError: Error, CustomStringConvertible, Equatable {
+    public let what: String
+    public let reason: String
+
+    public init(what: String, reason: String) {
+        self.what = what
+        self.reason = reason
+    }
+
+    public var description: String { "the \(what) cannot be embedded: \(reason)" }
+}
+
+extension TwoTowerModel {
+    /// The embedding of the one user of `batch`, by one rule for offline commands and the daemon:
+    /// a user the model was trained on is embedded as always; a newer one (an id past the
+    /// model's unhashed table) is embedded from their history and features, like any cold user,
+    /// when the model has a history encoder or user features and the user has some; otherwise,
+    /// or when the result is a zero vector, there is nothing meaningful to rank by.
+    /// - Throws: `ColdEntityError` saying why.
+    public func userVector(_ batch: TowerBatch) throws -> [Float] {
+        let a = architecture
+        let id = batch.ids.first ?? -1
+        let known = id >= 0 && (a.user.idBuckets > 0 || Int(id) < a.user.count)
+        let hasHistory = a.history != nil && !(batch.histories.first ?? []).isEmpty
+        let readsFeatures = a.user.tokenRows > 0 || !a.user.numeric.isEmpty
+        let hasFeatures = readsFeatures && (!(batch.tokens.first ?? []).isEmpty || batch.numeric.cols > 0)
+        guard known || hasHistory || hasFeatures else {
+            throw ColdEntityError(what: "user", reason: a.history == nil && !readsFeatures
+                ? "it is newer than the model, which has neither a history encoder nor user features (train again to include it)"
+                : "it is newer than the model and has no history or features yet")
+        }
+        let vector = Array(users(batch).row(0))
+        guard vector.contains(where: { $0 != 0 }) else {
+            throw ColdEntityError(what: "user", reason: "the model gives it a zero vector (no history, features or id row)")
+        }
+        return vector
+    }
+}

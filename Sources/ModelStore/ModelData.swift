@@ -100,33 +100,10 @@ public struct LoadedModel: Sendable {
     public func userEmbeddings() -> Matrix { model.userEmbeddings(inputs) }
     public func itemEmbeddings() -> Matrix { model.itemEmbeddings(inputs) }
 
-    /// The embedding of one user of the store, from the inputs' history and features. A user the
-    /// model never saw (newer than its training) is embedded like a cold user, from history and
-    /// features alone, when the model has either; otherwise there is nothing to embed it from.
+    /// The embedding of one user of the store, from the inputs' history and features, by the
+    /// model's rule for users it may not know (`TwoTowerModel.userVector`).
     /// - Throws: `ColdEntityError` when the model cannot embed the user.
     public func userEmbedding(dense user: Int) throws -> [Float] {
-        let a = model.architecture
-        let known = user < a.user.count
-        let batch = inputs.userBatch([Int32(user)], historyLength: model.historyLength)
-        let hasHistory = !(batch.histories.first ?? []).isEmpty
-        let hasFeatures = !(batch.tokens.first ?? []).isEmpty || batch.numeric.cols > 0
-        guard known || (a.history != nil && hasHistory) || (a.user.tokenRows > 0 || !a.user.numeric.isEmpty) && hasFeatures else {
-            throw ColdEntityError(what: "user", model: a.history == nil ? "this model has no history encoder or user features"
-                                                                        : "the user has no history yet")
-        }
-        // An unhashed id table has no row for a newer user (`Tower.row(of:)` gives −1); a hashed
-        // one maps every id to a bucket.
-        let vector = Array(model.users(batch).row(0))
-        guard vector.contains(where: { $0 != 0 }) else { throw ColdEntityError(what: "user", model: "the model gives it a zero vector") }
-        return vector
+        try model.userVector(inputs.userBatch([Int32(user)], historyLength: model.historyLength))
     }
-}
-
-/// An entity the model cannot embed: newer than the model, and nothing (history, features) to
-/// embed it from. Never answered with a zero vector ranked as if it meant something.
-public struct ColdEntityError: Error, CustomStringConvertible {
-    public let what: String
-    public let model: String
-
-    public var description: String { "the \(what) is newer than the model and cannot be embedded (\(model)); retrain, or use a history encoder" }
 }

@@ -1,11 +1,14 @@
 import Foundation
-import Synchronization
+import Logging
+import ServiceLifecycle
 import Store
+import Synchronization
+import UnixSignals
 import VectorIndex
 
 /// The daemon's state: the current model/index snapshot, the worker pool, store connections
-/// and metrics. Routes call `perform`, which runs their work on a worker thread against the
-/// snapshot current when the request arrived.
+/// and metrics. Handlers take `snapshot` once per request and call `perform` with it, which runs
+/// their work on a worker thread against that snapshot and a store connection.
 public final class RecommendationService: Sendable {
     public let options: ServingOptions
     public let metrics = ServingMetrics()
@@ -24,12 +27,11 @@ public final class RecommendationService: Sendable {
         metrics.served(model: snapshot.modelVersion, index: snapshot.indexVersion)
     }
 
-    /// The snapshot new requests use.
+    /// The snapshot a request starting now uses.
     public var snapshot: ServingSnapshot { state.withLock { $0 } }
 
-    /// Runs `body` on a worker with the current snapshot and a store connection.
-    func perform<T: Sendable>(_ body: @escaping @Sendable (Recommender) throws -> T) async throws -> T {
-        let snapshot = self.snapshot
+    /// Runs `body` on a worker with `snapshot` and a store connection.
+    func perform<T: Sendable>(_ snapshot: ServingSnapshot, _ body: @escaping @Sendable (Recommender) throws -> T) async throws -> T {
         do {
             return try await pool.run(deadline: .now + options.requestTimeout) { [stores, itemNames] in
                 try stores.with { try body(Recommender(snapshot: snapshot, store: $0, itemNames: itemNames)) }
@@ -41,8 +43,8 @@ public final class RecommendationService: Sendable {
     }
 
     /// Loads the model checkpoint and the index's current version again and swaps them in.
-    /// Requests already running finish on the snapshot they started with. On failure the
-    /// current snapshot keeps serving and the error says why.
+    /// Requests already running finish on the snapshot they started with. On failure (a damaged
+    /// checkpoint, a missing index) the current snapshot keeps serving and the error says why.
     @discardableResult
     public func reload() throws -> (old: ServingSnapshot, new: ServingSnapshot) {
         // One reload at a time; requests never wait on it (they read `state`, not this lock).
@@ -59,8 +61,28 @@ public final class RecommendationService: Sendable {
         }
     }
 
-    /// Stops the workers once queued work is done.
+    /// Stops the workers once queued work is done (the pool's own service does it on a graceful
+    /// shutdown; this is for a service used without a daemon).
     public func shutdown() { pool.shutdown() }
+}
 
-    deinit { pool.shutdown() }
+/// Reloads the service on SIGHUP, as `POST /v1/admin/reload` does, for as long as the daemon runs.
+struct Reloader: Service {
+    let service: RecommendationService
+    let logger: Logger
+
+    func run() async throws {
+        let signals = await UnixSignalsSequence(trapping: .sighup)
+        // The loop ends when the group shuts down (the task is cancelled).
+        _ = try? await cancelWhenGracefulShutdown {
+            for await _ in signals {
+                do {
+                    let (_, new) = try service.reload()
+                    logger.info("reloaded on SIGHUP: model \(new.modelVersion), index \(new.indexVersion)")
+                } catch {
+                    logger.error("reload on SIGHUP failed, the previous version keeps serving: \(error)")
+                }
+            }
+        }
+    }
 }

@@ -24,7 +24,7 @@ public struct QueryOptions: Sendable {
     public var k: Int
     public var nprobe: Int
     public var excludeSeen = true
-    /// SQ8 indexes: re-ranked candidates as a multiple of k.
+    /// SQ8 and PQ indexes: re-ranked candidates as a multiple of k.
     public var rerankFactor = SearchParameters().rerankFactor
     /// Keep only items carrying this token of an item feature (`genres:Comedy`).
     public var filter: (feature: String, token: String)?
@@ -35,13 +35,6 @@ public struct QueryOptions: Sendable {
         self.excludeSeen = excludeSeen
         self.filter = filter
     }
-}
-
-/// A side-feature value in a request body: a number, a category, or a list of tags.
-public enum FeatureInput: Sendable, Equatable {
-    case number(Double)
-    case token(String)
-    case tokens([String])
 }
 
 /// The work behind the routes, on one snapshot and one store connection: online user
@@ -57,13 +50,26 @@ struct Recommender {
     // MARK: Queries
 
     func recommend(user raw: String, options: QueryOptions) throws -> [ScoredItem] {
-        guard let dense = try store.denseID(of: .user, raw: raw) else { throw APIError.notFound("unknown user '\(raw)'", field: "id") }
-        let history = model.historyLength > 0 ? try store.recentItems(of: dense, limit: model.historyLength).map(Int32.init) : []
-        let features = try ModelData.features(store: store, entity: .user, spec: model.architecture.user, only: dense, count: 1)
-        let id = dense < model.architecture.user.count ? Int32(dense) : -1
-        let vector = embedUser(TowerBatch(ids: [id], tokens: features?.tokens, numeric: features?.numeric, histories: [history]))
+        let dense = try user(raw)
+        let vector = try userVector(dense)
         let seen = options.excludeSeen ? Set(try store.interactedItems(of: dense).map(Int64.init)) : []
         return try search(vector, options: options, exclude: seen)
+    }
+
+    /// A stored user's embedding, as the recommendations route computes it.
+    func userVector(_ dense: Int) throws -> [Float] {
+        do {
+            return try model.userVector(try OnlineInputs.user(store: store, model: model, dense: dense))
+        } catch let error as ColdEntityError {
+            throw APIError(.conflict, code: "cold_user", "\(error)", field: "id")
+        }
+    }
+
+    func userEmbedding(user raw: String) throws -> [Float] { try userVector(try user(raw)) }
+
+    private func user(_ raw: String) throws -> Int {
+        guard let dense = try store.denseID(of: .user, raw: raw) else { throw APIError.notFound("unknown user '\(raw)'", field: "id") }
+        return dense
     }
 
     func recommend(features: [String: FeatureInput], recentItems: [String], options: QueryOptions) throws -> [ScoredItem] {
@@ -79,8 +85,11 @@ struct Recommender {
         let towerReadsFeatures = (spec.tokenRows > 0 && !encoded.tokens.isEmpty) || (!spec.numeric.isEmpty && !features.isEmpty)
         var vector: [Float]
         if model.historyLength > 0 || towerReadsFeatures {
-            vector = embedUser(TowerBatch(ids: [-1], tokens: [encoded.tokens], numeric: encoded.numeric,
-                                          histories: [Array(recent.suffix(max(model.historyLength, 0)))]))
+            let batch = TowerBatch(ids: [-1], tokens: [encoded.tokens], numeric: encoded.numeric,
+                                   histories: [Array(recent.suffix(max(model.historyLength, 0)))])
+            do { vector = try model.userVector(batch) } catch let error as ColdEntityError {
+                throw APIError.badRequest("\(error)", field: "body")
+            }
         } else if !recent.isEmpty {
             // A model without a history encoder or user features cannot embed an unknown user:
             // fall back to the mean of the recent items' vectors (item-to-item retrieval).
@@ -109,8 +118,6 @@ struct Recommender {
         return try search(vector, options: options, exclude: [Int64(dense)])
     }
 
-    private func embedUser(_ batch: TowerBatch) -> [Float] { Array(model.users(batch).row(0)) }
-
     private func search(_ vector: [Float], options: QueryOptions, exclude: Set<Int64>) throws -> [ScoredItem] {
         var parameters = SearchParameters(k: options.k, nprobe: options.nprobe)
         parameters.exclude = exclude
@@ -125,9 +132,13 @@ struct Recommender {
             let allowed = try store.entitySet(of: .item, withToken: token)
             parameters.allow = { allowed.contains(Int($0)) }
         }
-        return try snapshot.index.search(vector, parameters: parameters).map { n in
-            ScoredItem(id: try itemNames.name(of: Int(n.id), store: store) ?? "\(n.id)", score: n.score)
+        var items: [ScoredItem] = []
+        for n in try snapshot.index.search(vector, parameters: parameters) {
+            // An index id the store has no item for (added with `update-index --ids`) is skipped:
+            // an answer names items, never bare index ids.
+            if let name = try itemNames.name(of: Int(n.id), store: store) { items.append(ScoredItem(id: name, score: n.score)) }
         }
+        return items
     }
 
     // MARK: Item updates
@@ -145,13 +156,21 @@ struct Recommender {
             guard vector.allSatisfy(\.isFinite) else { throw APIError.badRequest("vector has a non-finite value", field: "vector") }
             embedding = vector
         } else {
-            let encoded = try encode(features ?? [:], entity: .item, spec: model.architecture.item)
-            let id = existing.map { $0 < model.architecture.item.count ? Int32($0) : -1 } ?? -1
+            let spec = model.architecture.item
+            let knownID = existing.map { spec.idBuckets > 0 || $0 < spec.count } ?? false
+            guard spec.tokenRows > 0 || !spec.numeric.isEmpty || knownID else {
+                throw APIError.badRequest("this model has no item features to embed an item from; give its vector", field: "features")
+            }
+            let encoded = try encode(features ?? [:], entity: .item, spec: spec)
+            let id = existing.map { knownID ? Int32($0) : -1 } ?? -1
             embedding = Array(model.items(TowerBatch(ids: [id], tokens: [encoded.tokens], numeric: encoded.numeric)).row(0))
+            guard embedding.contains(where: { $0 != 0 }) else {
+                throw APIError.badRequest("these features give the item a zero vector (none of them is known to the model)", field: "features")
+            }
         }
-        let dense = try existing ?? store.connection.transaction { try StoreWriter(store: store).id(of: .item, raw: raw) }
+        let (dense, created) = try store.ensure(.item, raw: raw)
         try snapshot.index.upsert(ids: [Int64(dense)], vectors: Matrix(rows: 1, cols: embedding.count, values: embedding))
-        return (dense, existing == nil)
+        return (dense, created)
     }
 
     func delete(item raw: String) throws {
@@ -160,38 +179,12 @@ struct Recommender {
         if report.deleted == 0 { throw APIError.notFound("item '\(raw)' is not in the index", field: "id") }
     }
 
-    // MARK: Features
-
-    /// Encodes request features for one entity the way training encoded stored ones: tokens
-    /// pooled per feature, numeric values standardised with the model's statistics.
+    /// Request features encoded as training encoded stored ones (`OnlineInputs.givenFeatures`).
     private func encode(_ features: [String: FeatureInput], entity: Entity, spec: TowerSpec) throws -> (tokens: [TokenWeight], numeric: Matrix) {
-        var values: [FeatureValue] = []
-        for name in features.keys.sorted() {
-            let field = "features.\(name)"
-            guard let kind = try store.featureKind(of: entity, name: name) else {
-                throw APIError.badRequest("unknown \(entity.rawValue) feature '\(name)'", field: field)
-            }
-            switch (kind, features[name]!) {
-            case (.numeric, .number(let x)):
-                values.append(FeatureValue(entity: 0, feature: name, isNumeric: true, token: 0, value: Float(x)))
-            case (.categorical, .token(let t)), (.multihot, .token(let t)):
-                // An unseen category adds nothing: the model has no embedding for it.
-                if let id = try store.tokenID(of: entity, feature: name, token: t) {
-                    values.append(FeatureValue(entity: 0, feature: name, isNumeric: false, token: Int32(id), value: 1))
-                }
-            case (.multihot, .tokens(let ts)):
-                for t in ts {
-                    if let id = try store.tokenID(of: entity, feature: name, token: t) {
-                        values.append(FeatureValue(entity: 0, feature: name, isNumeric: false, token: Int32(id), value: 1))
-                    }
-                }
-            default:
-                throw APIError.badRequest("\(name) is a \(kind.rawValue) feature: expected "
-                                          + (kind == .numeric ? "a number" : kind == .categorical ? "a string" : "a string or a list of strings"),
-                                          field: field)
-            }
+        do {
+            return try OnlineInputs.givenFeatures(features, store: store, entity: entity, spec: spec)
+        } catch let error as FeatureInputError {
+            throw APIError.badRequest(error.description, field: "features.\(error.feature)")
         }
-        let encoded = EntityFeatures(count: 1, values: values, numericFeatures: spec.numeric)
-        return (spec.tokenRows > 0 ? encoded.tokens[0] : [], encoded.numeric)
     }
 }

@@ -18,6 +18,9 @@ public struct ServingOptions: Sendable {
     public var workerThreads = 2
     public var queueLimit = 256
     public var requestTimeout = Duration.milliseconds(1_000)
+    /// A connection that sends nothing for this long (an idle keep-alive, or a request whose
+    /// header never completes) is closed; nil keeps connections open forever.
+    public var idleTimeout: Duration? = .seconds(10)
     /// The bearer token admin routes require; nil disables them.
     public var adminToken: String?
     /// The environment variable the admin token was read from (for messages).
@@ -61,6 +64,7 @@ public struct ServingOptions: Sendable {
         workerThreads = c.workerThreads > 0 ? c.workerThreads : ProcessInfo.processInfo.activeProcessorCount
         queueLimit = c.queueLimit
         requestTimeout = .milliseconds(c.requestTimeoutMs)
+        idleTimeout = c.idleTimeoutMs > 0 ? .milliseconds(c.idleTimeoutMs) : nil
         adminTokenEnv = c.adminTokenEnv
         adminToken = environment[c.adminTokenEnv].flatMap { $0.isEmpty ? nil : $0 }
     }

@@ -1,20 +1,26 @@
 import Foundation
+import ServiceLifecycle
 
 /// A fixed set of threads for the CPU work of requests (tower inference, index probes), off the
 /// event loops. The queue is bounded: when `queueLimit` jobs wait, `run` fails at once with
 /// `APIError.overloaded` (503 + Retry-After) instead of queueing without bound; a job still
 /// waiting at its deadline fails with `APIError.deadlineExceeded`.
-public final class WorkerPool: @unchecked Sendable {
+///
+/// As a `Service` of the daemon's group it starts first and stops last: on graceful shutdown it
+/// lets queued jobs finish, then ends its threads.
+public final class WorkerPool: Service, @unchecked Sendable {
     public let threads: Int
     public let queueLimit: Int
     private let condition = NSCondition()
     private var jobs: [(deadline: ContinuousClock.Instant, run: (Bool) -> Void)] = []
     private var head = 0
     private var stopped = false
+    private var running = 0
 
     public init(threads: Int, queueLimit: Int) {
         self.threads = max(threads, 1)
         self.queueLimit = max(queueLimit, 1)
+        running = self.threads
         for n in 0..<self.threads {
             let thread = Thread { self.work() }  // each thread keeps the pool alive until shutdown()
             thread.name = "twotower-worker-\(n)"
@@ -55,6 +61,20 @@ public final class WorkerPool: @unchecked Sendable {
         }
     }
 
+    /// The service: waits for the group's graceful shutdown, then drains.
+    public func run() async throws {
+        try? await gracefulShutdown()
+        shutdown()
+        await withCheckedContinuation { (done: CheckedContinuation<Void, Never>) in
+            Thread {
+                self.condition.lock()
+                while self.running > 0 { self.condition.wait() }
+                self.condition.unlock()
+                done.resume()
+            }.start()
+        }
+    }
+
     /// Lets queued jobs finish, then ends the threads; later `run` calls fail with 503.
     public func shutdown() {
         condition.lock()
@@ -68,6 +88,8 @@ public final class WorkerPool: @unchecked Sendable {
             condition.lock()
             while head == jobs.count && !stopped { condition.wait() }
             if head == jobs.count && stopped {
+                running -= 1
+                condition.broadcast()
                 condition.unlock()
                 return
             }

@@ -12,6 +12,9 @@ public struct ServingConfig: DefaultedConfig, Sendable, Equatable {
     public var workerThreads = 0
     public var queueLimit = 256
     public var requestTimeoutMs = 1_000
+    /// Close a connection that sends nothing for this long: an idle keep-alive, or a request
+    /// whose header never completes (0: never).
+    public var idleTimeoutMs = 10_000
     /// Name of the environment variable holding the admin bearer token (admin routes are off
     /// while it is unset).
     public var adminTokenEnv = "TWOTOWER_ADMIN_TOKEN"
@@ -32,5 +35,6 @@ public struct ServingConfig: DefaultedConfig, Sendable, Equatable {
         try check(workerThreads >= 0, "worker_threads", workerThreads, "≥ 0 (0: one per core)")
         try check(queueLimit >= 1, "queue_limit", queueLimit, "≥ 1")
         try check(requestTimeoutMs >= 1, "request_timeout_ms", requestTimeoutMs, "≥ 1")
+        try check(idleTimeoutMs >= 0, "idle_timeout_ms", idleTimeoutMs, "≥ 0 (0: never)")
     }
 }

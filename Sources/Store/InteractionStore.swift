@@ -41,8 +41,9 @@ public enum SplitPart: Int, Sendable, CaseIterable, Codable {
 /// One store value is one SQLite connection: it may move between threads (a server's pool hands
 /// it to one worker at a time) but is used by one thread at a time.
 public final class InteractionStore: @unchecked Sendable {
-    /// The underlying connection, for the store's own components.
-    public let connection: Connection
+    /// The underlying connection: the store's own components (and tests in this package) use it;
+    /// everything else goes through the store's operations.
+    package let connection: Connection
     public let path: String
     /// Token memberships remembered on this connection (`entitySet(of:withToken:)`).
     var tokenSets = TokenSetCache()
@@ -110,6 +111,29 @@ public final class InteractionStore: @unchecked Sendable {
                 try connection.cached("INSERT INTO store_info(key, value) VALUES ('created_at', ?)")
                     .run(.text(ISO8601DateFormatter().string(from: Date())))
             }
+        }
+    }
+
+    /// Runs `body` as one bulk write transaction: foreign-key checks off (the writers create
+    /// parent rows before children, and per-row checks force a statement journal on each
+    /// insert), the token index rebuilt once at the end (`bulkLoad`). All of it or none of it lands.
+    public func bulkWrite<T>(_ body: () throws -> T) throws -> T {
+        try connection.execute("PRAGMA foreign_keys = OFF")
+        defer { try? connection.execute("PRAGMA foreign_keys = ON") }
+        return try connection.transaction { try bulkLoad(body) }
+    }
+
+    /// Runs `body` in one write transaction (nested calls become savepoints).
+    public func write<T>(_ body: () throws -> T) throws -> T {
+        try connection.transaction(body)
+    }
+
+    /// The dense id of `raw`, creating the entity when the store does not have it yet.
+    public func ensure(_ entity: Entity, raw: String) throws -> (dense: Int, created: Bool) {
+        if let known = try denseID(of: entity, raw: raw) { return (known, false) }
+        return try write {
+            if let known = try denseID(of: entity, raw: raw) { return (known, false) }
+            return (try StoreWriter(store: self).id(of: entity, raw: raw), true)
         }
     }
 

@@ -102,8 +102,8 @@ public final class IVFIndex: @unchecked Sendable {
     public var dimension: Int { metadata.dimension }
 
     /// The `k` best items for `query` (higher score is better: inner product, cosine, or the
-    /// negated squared L2 distance). With filters, more lists are probed until `k` allowed items
-    /// are found or every list has been scanned.
+    /// negated squared L2 distance). When the `nprobe` lists hold fewer than `k` candidates
+    /// (allowed by the filters), more lists are probed until they do or every list is scanned.
     /// - Throws: `IndexError.dimensionMismatch`, `.nonFinite`, `.badParameter` for k or nprobe < 1.
     public func search(_ query: [Float], parameters: SearchParameters) throws -> [Neighbor] {
         let q = try prepare(query)
@@ -191,9 +191,10 @@ public final class IVFIndex: @unchecked Sendable {
         var scanned = 0
         try txn.withCursor(in: lists) { cursor in
             while scanned < nlist {
-                // Filters may leave fewer than k after the nprobe lists: widen the probe one list at
-                // a time, in centroid-score order, only until k candidates are found.
-                if scanned >= probes && !(p.filtered && top.count < keep) { break }
+                // The nprobe lists may hold fewer than k candidates (small lists, or filters that
+                // reject many): widen the probe one list at a time, in centroid-score order, only
+                // until enough are found, so k answers come back whenever k items exist.
+                if scanned >= probes && top.count >= keep { break }
                 if scanned == order.count {
                     let probed = Set(order)
                     order += (0..<nlist).filter { !probed.contains($0) }.sorted { centroidScores[$0] > centroidScores[$1] }

@@ -53,6 +53,10 @@ public enum IndexBuilder {
     public static func build(vectors input: Matrix, ids: [Int64]? = nil, parameters p: BuildParameters,
                              into root: String, progress: ((String) -> Void)? = nil) throws -> BuildReport {
         let started = Date()
+        let directory = IndexDirectory(root: root)
+        // Held until the new version is published (or the build fails): one build per directory.
+        let lock = try directory.lockForBuild()
+        defer { withExtendedLifetime(lock) {} }
         let n = input.rows, d = input.cols
         guard n > 0, d > 0 else { throw IndexError.emptyInput("the vector set") }
         guard p.nlist >= 1 else { throw IndexError.badParameter("nlist must be at least 1, not \(p.nlist)") }
@@ -61,6 +65,9 @@ public enum IndexBuilder {
             throw IndexError.badParameter("sq8 encoding supports the inner_product and cosine metrics; use flat for l2")
         }
         try VectorFile.checkFinite(input, source: "the vector set")
+        if p.metric == .cosine, let zero = firstZeroRow(input) {
+            throw IndexError.badParameter("row \(zero) of the vector set is all zeros: a cosine index needs a direction for every vector")
+        }
         let ids = ids ?? (0..<n).map(Int64.init)
         guard ids.count == n else { throw IndexError.badParameter("\(ids.count) ids for \(n) vectors") }
         var seen = Set<Int64>(minimumCapacity: n)
@@ -77,13 +84,13 @@ public enum IndexBuilder {
         kp.seed = p.seed
         kp.threads = p.threads
         let clustering = try KMeans.train(vectors, parameters: kp) { iteration, objective in
-            progress?("k-means iteration \(iteration)/\(kp.iterations), objective \(objective)")
+            progress?("k-means iteration \(iteration)/\(kp.iterations), objective \(String(format: "%.6g", objective))")
+            TestHold.reach("kmeans", in: root)
         }
         let trained = Date()
         progress?("assigning \(n) vectors to \(p.nlist) lists")
         let (assignment, _) = KMeans.assign(vectors, to: clustering.centroids, spherical: p.metric.spherical, threads: p.threads)
 
-        let directory = IndexDirectory(root: root)
         let (building, name) = try directory.beginBuild()
         do {
             try write(vectors: vectors, ids: ids, assignment: assignment, centroids: clustering.centroids,
@@ -92,6 +99,7 @@ public enum IndexBuilder {
             try? FileManager.default.removeItem(atPath: building)
             throw error
         }
+        TestHold.reach("synced", in: root)
         let published = try directory.publish(building: building, name: name, keep: p.keepVersions)
         let finished = Date()
         return BuildReport(path: published, count: n, dimension: d, nlist: p.nlist,
@@ -99,6 +107,13 @@ public enum IndexBuilder {
                            addSeconds: finished.timeIntervalSince(trained),
                            buildSeconds: finished.timeIntervalSince(started),
                            kmeansObjective: clustering.objective, emptyClustersRepaired: clustering.emptyClustersRepaired)
+    }
+
+    /// The first row of `m` whose entries are all zero, if any.
+    static func firstZeroRow(_ m: Matrix) -> Int? {
+        m.values.withUnsafeBufferPointer { v in
+            (0..<m.rows).first { r in (0..<m.cols).allSatisfy { v[r * m.cols + $0] == 0 } }
+        }
     }
 
     private static func write(vectors: Matrix, ids: [Int64], assignment: [Int32], centroids: Matrix,
@@ -135,6 +150,8 @@ public enum IndexBuilder {
             var code = [UInt8](repeating: 0, count: d)
             try vectors.values.withUnsafeBufferPointer { xs in
                 for list in 0..<p.nlist {
+                    if list % 256 == 0 { progress?("writing list \(list + 1) of \(p.nlist) (\(100 * list / p.nlist)%)") }
+                    if list == p.nlist / 2 { TestHold.reach("writing", in: ((path as NSString).deletingLastPathComponent as NSString).deletingLastPathComponent) }
                     let members = order[starts[list]..<starts[list + 1]]
                     var chunk = 0
                     var offset = members.startIndex
@@ -178,5 +195,19 @@ public enum IndexBuilder {
             try txn.put(try IndexLayout.encodeMetadata(metadata), forKey: Array("meta".utf8), in: meta)
         }
         try env.sync()
+    }
+}
+
+/// A test-only hook: with `TWOTOWER_TEST_HOLD_AT=<phase>` in the environment, a build that reaches
+/// that phase (`kmeans`, `writing`, `synced`) writes `<dir>/held-<phase>` and waits there until it
+/// is killed, so a test can kill it at a named point instead of racing a timer. Without the
+/// variable it does nothing.
+enum TestHold {
+    static let phase = ProcessInfo.processInfo.environment["TWOTOWER_TEST_HOLD_AT"]
+
+    static func reach(_ name: String, in directory: String) {
+        guard phase == name else { return }
+        FileManager.default.createFile(atPath: (directory as NSString).appendingPathComponent("held-\(name)"), contents: Data())
+        while true { sleep(60) }
     }
 }

@@ -11,6 +11,8 @@ public enum IndexError: Error, CustomStringConvertible, Equatable {
     case formatFromTheFuture(path: String, found: Int, supported: Int)
     case badParameter(String)
     case unknownID(Int64)
+    /// Another build holds the index directory's lock.
+    case buildInProgress(path: String, pid: String)
 
     public var description: String {
         switch self {
@@ -26,6 +28,7 @@ public enum IndexError: Error, CustomStringConvertible, Equatable {
             "\(path): index format version \(found) is newer than this twotower reads (\(supported)); upgrade twotower"
         case .badParameter(let message): message
         case .unknownID(let id): "no vector with id \(id) in the index"
+        case let .buildInProgress(path, pid): "another build is running in \(path) (pid \(pid)); wait for it to finish"
         }
     }
 }

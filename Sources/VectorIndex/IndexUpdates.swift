@@ -32,6 +32,9 @@ extension IVFIndex {
             throw IndexError.dimensionMismatch(expected: dimension, got: input.cols, what: "the update")
         }
         try VectorFile.checkFinite(input, source: "the update")
+        if metadata.metric == .cosine, let zero = IndexBuilder.firstZeroRow(input) {
+            throw IndexError.badParameter("row \(zero) of the update is all zeros: a cosine index needs a direction for every vector")
+        }
         var seen = Set<Int64>()
         for id in ids where !seen.insert(id).inserted { throw IndexError.duplicateID(id) }
         var vectors = input

@@ -38,7 +38,41 @@ public struct IndexDirectory: Sendable {
             .map { (versionsPath as NSString).appendingPathComponent($0) }
     }
 
-    /// A fresh directory for a build: `versions/<next>.building`. Leftovers of killed builds are removed.
+    /// An exclusive lock on the directory for one build (`flock` on `<root>/build.lock`, which
+    /// holds the builder's pid): released when the value goes away, and by the system when the
+    /// process dies, so a killed build never blocks the next one.
+    public final class BuildLock {
+        private let fd: Int32
+
+        init(root: String) throws {
+            try FileManager.default.createDirectory(atPath: root, withIntermediateDirectories: true)
+            let path = (root as NSString).appendingPathComponent("build.lock")
+            fd = open(path, O_RDWR | O_CREAT, 0o644)
+            guard fd >= 0 else { throw IndexError.badParameter("cannot open \(path): \(String(cString: strerror(errno)))") }
+            guard flock(fd, LOCK_EX | LOCK_NB) == 0 else {
+                var buffer = [UInt8](repeating: 0, count: 32)
+                let n = pread(fd, &buffer, buffer.count, 0)
+                let holder = n > 0 ? String(decoding: buffer[0..<n], as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines) : "?"
+                close(fd)
+                throw IndexError.buildInProgress(path: root, pid: holder)
+            }
+            let pid = Array("\(getpid())\n".utf8)
+            _ = ftruncate(fd, 0)
+            _ = pwrite(fd, pid, pid.count, 0)
+        }
+
+        deinit {
+            flock(fd, LOCK_UN)
+            close(fd)
+        }
+    }
+
+    /// Takes the directory's build lock, failing at once when another build holds it.
+    /// - Throws: `IndexError.buildInProgress` naming the other builder's pid.
+    public func lockForBuild() throws -> BuildLock { try BuildLock(root: root) }
+
+    /// A fresh directory for a build: `versions/<next>.building`. Leftovers of killed builds are
+    /// removed; the caller holds the build lock, so no other build is writing one.
     func beginBuild() throws -> (building: String, name: String) {
         let fm = FileManager.default
         try fm.createDirectory(atPath: versionsPath, withIntermediateDirectories: true)

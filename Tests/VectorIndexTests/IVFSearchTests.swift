@@ -50,7 +50,9 @@ struct IVFSearchTests {
         // ...and no further: one widened query must not read the whole index (it once did,
         // every list after the first, 10–20 ms per query at 1M items).
         var widened = SearchParameters(k: 20, nprobe: 1)
-        widened.exclude = Set(try index.search(q, parameters: SearchParameters(k: 1_000, nprobe: 1)).map(\.id))  // the whole first list
+        let scores = index.centroidScores(q)
+        let firstList = try index.listSizes()[scores.indices.max { scores[$0] < scores[$1] }!]
+        widened.exclude = Set(try index.search(q, parameters: SearchParameters(k: firstList, nprobe: 1)).map(\.id))  // the whole first list
         let (neighbors, lists) = try index.environment.read { txn in
             try index.scanCountingLists(q, centroidScores: index.centroidScores(q), parameters: widened, txn: txn)
         }
@@ -60,6 +62,17 @@ struct IVFSearchTests {
         p.allow = { $0 < 20 }
         p.exclude = []
         #expect(try index.search(q, parameters: p).map(\.id).sorted() == Array(0..<20))
+    }
+
+    @Test func kAnswersComeBackWheneverKItemsExistEvenWithoutAFilter() throws {
+        let dir = IndexDir()
+        let (x, _) = clusteredVectors(n: 300, d: 8, clusters: 30, sigma: 0.05, seed: 29)
+        let index = try build(x, nlist: 30, dir: dir)
+        for k in [50, 299, 300, 500] {
+            let found = try index.search(Array(x.row(7)), parameters: SearchParameters(k: k, nprobe: 1))
+            #expect(found.count == min(k, 300), "k \(k) at nprobe 1 over lists of ~10")
+            #expect(Set(found.map(\.id)).count == found.count)
+        }
     }
 
     @Test func customIdsAreReturnedAndLookedUp() throws {

@@ -28,21 +28,41 @@ public struct APIError: Error, Sendable, CustomStringConvertible {
     public static let deadlineExceeded = APIError(.serviceUnavailable, code: "deadline_exceeded",
                                                   "the request waited past its deadline in the queue; retry shortly", retryAfter: 1)
     public static let draining = APIError(.serviceUnavailable, code: "draining", "the daemon is shutting down", retryAfter: 5)
+    public static let tooLarge = APIError(.contentTooLarge, code: "too_large", "the body is over \(RequestParsing.maxBody) bytes", field: "body")
+    /// The client went away before its request was read whole (nginx's 499: not a server error).
+    public static let clientAborted = APIError(HTTPResponse.Status(code: 499, reasonPhrase: "Client Closed Request"), code: "client_aborted",
+                                               "the client closed the connection before the body was complete", field: "body")
 
     struct Body: Encodable {
         struct Detail: Encodable {
             var code: String
             var message: String
             var field: String?
+
+            func encode(to encoder: Encoder) throws {
+                var c = encoder.container(keyedBy: CodingKeys.self)
+                try c.encode(code, forKey: .code)
+                try c.encode(message, forKey: .message)
+                try c.encode(field, forKey: .field)  // null rather than absent: every error body has the same keys
+            }
+
+            enum CodingKeys: String, CodingKey { case code, message, field }
         }
         var error: Detail
     }
 
+    /// The JSON body: `{"error": {"code", "message", "field"}}`, `field` null when no field is at fault.
+    public var body: Data {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys]
+        return (try? encoder.encode(Body(error: .init(code: code, message: message, field: field)))) ?? Data()
+    }
+
     /// The JSON response for this error.
-    public func response() -> Response {
+    public func response(headers extra: HTTPFields = [:]) -> Response {
         var headers: HTTPFields = [.contentType: "application/json"]
         if let retryAfter { headers[.retryAfter] = "\(retryAfter)" }
-        let body = (try? JSONEncoder().encode(Body(error: .init(code: code, message: message, field: field)))) ?? Data()
+        headers.append(contentsOf: extra)
         return Response(status: status, headers: headers, body: ResponseBody(byteBuffer: ByteBuffer(bytes: body)))
     }
 }

@@ -1,0 +1,88 @@
+import LinearAlgebra
+import Model
+import Store
+
+/// A side-feature value given in a request: a number, a category, or a list of tags.
+public enum FeatureInput: Sendable, Equatable {
+    case number(Double)
+    case token(String)
+    case tokens([String])
+}
+
+/// Why given features could not be encoded; `feature` names the bad key.
+public enum FeatureInputError: Error, CustomStringConvertible {
+    case unknown(entity: Entity, feature: String)
+    case wrongKind(feature: String, kind: FeatureKind)
+
+    public var feature: String {
+        switch self {
+        case .unknown(_, let f), .wrongKind(let f, _): f
+        }
+    }
+
+    public var description: String {
+        switch self {
+        case let .unknown(entity, feature): "unknown \(entity.rawValue) feature '\(feature)'"
+        case let .wrongKind(feature, kind):
+            "\(feature) is a \(kind.rawValue) feature: expected " + (kind == .numeric ? "a number" : kind == .categorical ? "a string" : "a string or a list of strings")
+        }
+    }
+}
+
+/// What a tower reads for one entity at serving time, read from the store as it is now (the
+/// current features, the latest history) or taken from a request: the one encoding the daemon,
+/// `search --user` and the cold-start route share with training (`EntityFeatures`).
+public enum OnlineInputs {
+    /// The encoded features of `values` for a tower (empty when the tower reads none).
+    public static func encode(_ values: [FeatureValue], spec: TowerSpec) -> (tokens: [TokenWeight], numeric: Matrix) {
+        let encoded = EntityFeatures(count: 1, values: values, numericFeatures: spec.numeric)
+        return (spec.tokenRows > 0 ? encoded.tokens[0] : [], encoded.numeric)
+    }
+
+    /// The stored features of entity `dense`, encoded.
+    public static func storedFeatures(store: InteractionStore, entity: Entity, dense: Int, spec: TowerSpec) throws -> (tokens: [TokenWeight], numeric: Matrix) {
+        guard spec.tokenRows > 0 || !spec.numeric.isEmpty else { return ([], Matrix(rows: 1, cols: spec.numeric.count)) }
+        var values: [FeatureValue] = []
+        try store.forEachFeature(of: entity, only: dense) { f in
+            values.append(FeatureValue(entity: 0, feature: f.name, isNumeric: f.kind == .numeric, token: Int32(f.token), value: Float(f.value)))
+        }
+        return encode(values, spec: spec)
+    }
+
+    /// Request features, encoded the way training encoded stored ones: tokens pooled per
+    /// feature, numeric values standardised with the model's statistics; a category the store
+    /// never saw adds nothing (the model has no embedding for it).
+    /// - Throws: `FeatureInputError` for a feature the store does not declare or a value of the wrong kind.
+    public static func givenFeatures(_ features: [String: FeatureInput], store: InteractionStore, entity: Entity,
+                                     spec: TowerSpec) throws -> (tokens: [TokenWeight], numeric: Matrix) {
+        var values: [FeatureValue] = []
+        for name in features.keys.sorted() {
+            guard let kind = try store.featureKind(of: entity, name: name) else { throw FeatureInputError.unknown(entity: entity, feature: name) }
+            switch (kind, features[name]!) {
+            case (.numeric, .number(let x)):
+                values.append(FeatureValue(entity: 0, feature: name, isNumeric: true, token: 0, value: Float(x)))
+            case (.categorical, .token(let t)), (.multihot, .token(let t)):
+                if let id = try store.tokenID(of: entity, feature: name, token: t) {
+                    values.append(FeatureValue(entity: 0, feature: name, isNumeric: false, token: Int32(id), value: 1))
+                }
+            case (.multihot, .tokens(let ts)):
+                for t in ts {
+                    if let id = try store.tokenID(of: entity, feature: name, token: t) {
+                        values.append(FeatureValue(entity: 0, feature: name, isNumeric: false, token: Int32(id), value: 1))
+                    }
+                }
+            default:
+                throw FeatureInputError.wrongKind(feature: name, kind: kind)
+            }
+        }
+        return encode(values, spec: spec)
+    }
+
+    /// A user as the store holds them now: current features and the latest `history_length`
+    /// items over all their interactions.
+    public static func user(store: InteractionStore, model: TwoTowerModel, dense: Int) throws -> TowerBatch {
+        let history = model.historyLength > 0 ? try store.recentItems(of: dense, limit: model.historyLength).map(Int32.init) : []
+        let features = try storedFeatures(store: store, entity: .user, dense: dense, spec: model.architecture.user)
+        return TowerBatch(ids: [Int32(dense)], tokens: [features.tokens], numeric: features.numeric, histories: [history])
+    }
+}

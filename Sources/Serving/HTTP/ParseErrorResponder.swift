@@ -1,0 +1,66 @@
+import Foundation
+import HTTPTypes
+import NIOCore
+import NIOHTTP1
+import NIOHTTPTypes
+
+/// Answers a request the HTTP parser rejects (a request line or headers over the limits, bytes
+/// that are not HTTP) with the same JSON error body as every other error, then closes the
+/// connection: 431 for headers too large, 414 for a target too long, else 400. Without it the
+/// framework answers an empty 400.
+final class ParseErrorResponder: ChannelDuplexHandler, RemovableChannelHandler {
+    typealias InboundIn = HTTPRequestPart
+    typealias InboundOut = HTTPRequestPart
+    typealias OutboundIn = HTTPResponsePart
+    typealias OutboundOut = HTTPResponsePart
+
+    /// The longest request target (path and query) accepted.
+    static let maxTarget = 16 * 1024
+    private var answered = false
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        if case .head(let head) = unwrapInboundIn(data), (head.path?.utf8.count ?? 0) > Self.maxTarget {
+            respond(context, APIError(.uriTooLong, code: "uri_too_long",
+                                      "the request target is over \(Self.maxTarget) bytes; ids and queries are shorter", field: "path"))
+            return
+        }
+        guard !answered else { return }
+        context.fireChannelRead(data)
+    }
+
+    func errorCaught(context: ChannelHandlerContext, error: Error) {
+        guard let parse = error as? HTTPParserError else {
+            context.fireErrorCaught(error)
+            return
+        }
+        switch parse {
+        case .headerOverflow:
+            respond(context, APIError(.requestHeaderFieldsTooLarge, code: "headers_too_large",
+                                      "the request line or headers are over the server's limit", field: "headers"))
+        case .invalidURL:
+            respond(context, APIError(.badRequest, code: "bad_request", "the request target is not a valid URL", field: "path"))
+        default:
+            respond(context, APIError(.badRequest, code: "bad_request", "the request is not valid HTTP/1.1 (\(parse))"))
+        }
+    }
+
+    func write(context: ChannelHandlerContext, data: NIOAny, promise: EventLoopPromise<Void>?) {
+        // Once this handler has answered, the framework's own answer to the same error is dropped.
+        guard !answered else {
+            promise?.succeed()
+            return
+        }
+        context.write(data, promise: promise)
+    }
+
+    private func respond(_ context: ChannelHandlerContext, _ error: APIError) {
+        guard !answered else { return }
+        answered = true
+        let body = error.body
+        let head = HTTPResponse(status: error.status, headerFields: [.contentType: "application/json", .contentLength: "\(body.count)",
+                                                                     .connection: "close"])
+        context.write(wrapOutboundOut(.head(head)), promise: nil)
+        context.write(wrapOutboundOut(.body(ByteBuffer(bytes: body))), promise: nil)
+        context.writeAndFlush(wrapOutboundOut(.end(nil))).whenComplete { _ in context.close(promise: nil) }
+    }
+}

@@ -1,0 +1,133 @@
+import Foundation
+import ModelStore
+
+/// The JSON bodies the routes accept, as `Decodable` types: a key that is not one of a body's
+/// fields is an error naming it, as is a value of the wrong type (with its path, such as
+/// `vector[7]` or `features.age`). `RequestBodies.decode` turns decoding failures into 400s.
+public enum RequestBodies {
+    /// `POST /v1/recommendations`: a cold or anonymous user.
+    public struct ColdStart: Decodable, Sendable {
+        public var features: [String: FeatureInputJSON]?
+        public var recentItems: [ItemID]?
+
+        enum CodingKeys: String, CodingKey, CaseIterable {
+            case features
+            case recentItems = "recent_items"
+        }
+
+        public init(from decoder: Decoder) throws {
+            let c = try decoder.container(keyedBy: AnyKey.self)
+            try AnyKey.reject(c, allowed: CodingKeys.allCases.map(\.rawValue))
+            let keyed = try decoder.container(keyedBy: CodingKeys.self)
+            features = try keyed.decodeIfPresent([String: FeatureInputJSON].self, forKey: .features)
+            recentItems = try keyed.decodeIfPresent([ItemID].self, forKey: .recentItems)
+            if let recentItems, recentItems.count > RequestBodies.maxItems {
+                throw DecodingError.dataCorruptedError(forKey: .recentItems, in: keyed,
+                                                       debugDescription: "holds \(recentItems.count) items; at most \(RequestBodies.maxItems)")
+            }
+        }
+    }
+
+    /// `PUT /v1/items/{id}`: an item's vector, or features for the item tower to embed.
+    public struct ItemUpdate: Decodable, Sendable {
+        public var vector: [Float]?
+        public var features: [String: FeatureInputJSON]?
+
+        enum CodingKeys: String, CodingKey, CaseIterable { case vector, features }
+
+        public init(from decoder: Decoder) throws {
+            let c = try decoder.container(keyedBy: AnyKey.self)
+            try AnyKey.reject(c, allowed: CodingKeys.allCases.map(\.rawValue))
+            let keyed = try decoder.container(keyedBy: CodingKeys.self)
+            vector = try keyed.decodeIfPresent([Float].self, forKey: .vector)
+            features = try keyed.decodeIfPresent([String: FeatureInputJSON].self, forKey: .features)
+        }
+    }
+
+    /// Items in a list: `recent_items` and events name items by raw id, a string or an integer.
+    public struct ItemID: Decodable, Sendable, Equatable {
+        public var raw: String
+
+        public init(from decoder: Decoder) throws {
+            let c = try decoder.singleValueContainer()
+            if let s = try? c.decode(String.self) { raw = s; return }
+            if let i = try? c.decode(Int64.self) { raw = String(i); return }
+            throw DecodingError.typeMismatch(String.self, .init(codingPath: decoder.codingPath, debugDescription: "an item id is a string or an integer"))
+        }
+    }
+
+    /// A feature value: a number (finite, within float range), a category, or a list of tags.
+    public struct FeatureInputJSON: Decodable, Sendable {
+        public var value: FeatureInput
+
+        public init(from decoder: Decoder) throws {
+            let c = try decoder.singleValueContainer()
+            if let s = try? c.decode(String.self) { value = .token(s); return }
+            if let list = try? c.decode([String].self) { value = .tokens(list); return }
+            if (try? c.decode(Bool.self)) == nil, let x = try? c.decode(Double.self) {
+                guard x.isFinite, abs(x) <= Double(Float.greatestFiniteMagnitude) else {
+                    throw DecodingError.dataCorruptedError(in: c, debugDescription: "\(x) is outside the range of a float feature")
+                }
+                value = .number(x)
+                return
+            }
+            throw DecodingError.typeMismatch(Double.self, .init(codingPath: decoder.codingPath,
+                                                                 debugDescription: "must be a number, a string or a list of strings"))
+        }
+    }
+
+    /// Most items a list in a body may hold.
+    public static let maxItems = 1_000
+
+    /// Decodes a body, or a 400 naming the field at fault (`body` when it is not a JSON object).
+    public static func decode<T: Decodable>(_ type: T.Type, from data: Data) throws -> T {
+        guard (try? JSONSerialization.jsonObject(with: data, options: [.fragmentsAllowed])) is [String: Any] else {
+            let valid = (try? JSONSerialization.jsonObject(with: data, options: [.fragmentsAllowed])) != nil
+            throw APIError.badRequest(valid ? "the body must be a JSON object" : "the body is not valid JSON", field: "body")
+        }
+        do {
+            return try JSONDecoder().decode(T.self, from: data)
+        } catch let error as DecodingError {
+            let (path, message) = describe(error)
+            throw APIError.badRequest(message, field: path.isEmpty ? "body" : path)
+        }
+    }
+
+    /// The field path (`features.age`, `vector[7]`) and a message for a decoding failure.
+    static func describe(_ error: DecodingError) -> (String, String) {
+        func path(_ keys: [CodingKey]) -> String {
+            keys.reduce("") { out, key in
+                if let i = key.intValue { return out + "[\(i)]" }
+                return out.isEmpty ? key.stringValue : out + "." + key.stringValue
+            }
+        }
+        switch error {
+        case let .typeMismatch(_, context), let .valueNotFound(_, context):
+            let p = path(context.codingPath)
+            return (p, "\(p.isEmpty ? "the body" : p) has the wrong type: \(context.debugDescription)")
+        case let .keyNotFound(key, context):
+            let p = path(context.codingPath + [key])
+            return (p, "\(p) is missing")
+        case let .dataCorrupted(context):
+            let p = path(context.codingPath)
+            return (p, "\(p.isEmpty ? "the body" : p): \(context.debugDescription)")
+        @unknown default:
+            return ("", "\(error)")
+        }
+    }
+}
+
+/// Any key of a JSON object, to reject the ones a body does not have.
+struct AnyKey: CodingKey {
+    var stringValue: String
+    var intValue: Int? { nil }
+    init(stringValue: String) { self.stringValue = stringValue }
+    init?(intValue: Int) { nil }
+
+    static func reject(_ container: KeyedDecodingContainer<AnyKey>, allowed: [String]) throws {
+        for key in container.allKeys where !allowed.contains(key.stringValue) {
+            throw DecodingError.dataCorrupted(.init(codingPath: container.codingPath + [key],
+                                                    debugDescription: "unknown key; expected \(allowed.sorted().joined(separator: ", "))"))
+        }
+    }
+}
