@@ -120,13 +120,16 @@ extension TwoTowerModel {
     /// when the model has a history encoder or user features and the user has some; otherwise,
     /// or when the result is a zero vector, there is nothing meaningful to rank by.
     /// - Throws: `ColdEntityError` saying why.
-    public func userVector(_ batch: TowerBatch) throws -> [Float] {
+    /// - Parameter hasFeatures: whether the user has any feature values (nil: inferred from the
+    ///   batch, where a missing numeric value reads as 0, the mean).
+    public func userVector(_ batch: TowerBatch, hasFeatures given: Bool? = nil) throws -> [Float] {
         let a = architecture
         let id = batch.ids.first ?? -1
         let known = id >= 0 && (a.user.idBuckets > 0 || Int(id) < a.user.count)
         let hasHistory = a.history != nil && !(batch.histories.first ?? []).isEmpty
         let readsFeatures = a.user.tokenRows > 0 || !a.user.numeric.isEmpty
-        let hasFeatures = readsFeatures && (!(batch.tokens.first ?? []).isEmpty || batch.numeric.cols > 0)
+        let present = given ?? (!(batch.tokens.first ?? []).isEmpty || batch.numeric.values.contains { $0 != 0 })
+        let hasFeatures = readsFeatures && present
         guard known || hasHistory || hasFeatures else {
             throw ColdEntityError(what: "user", reason: a.history == nil && !readsFeatures
                 ? "it is newer than the model, which has neither a history encoder nor user features (train again to include it)"

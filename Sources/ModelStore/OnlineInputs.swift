@@ -39,14 +39,16 @@ public enum OnlineInputs {
         return (spec.tokenRows > 0 ? encoded.tokens[0] : [], encoded.numeric)
     }
 
-    /// The stored features of entity `dense`, encoded.
-    public static func storedFeatures(store: InteractionStore, entity: Entity, dense: Int, spec: TowerSpec) throws -> (tokens: [TokenWeight], numeric: Matrix) {
-        guard spec.tokenRows > 0 || !spec.numeric.isEmpty else { return ([], Matrix(rows: 1, cols: spec.numeric.count)) }
+    /// The stored features of entity `dense`, encoded, and how many values the store has for it.
+    public static func storedFeatures(store: InteractionStore, entity: Entity, dense: Int,
+                                      spec: TowerSpec) throws -> (tokens: [TokenWeight], numeric: Matrix, values: Int) {
+        guard spec.tokenRows > 0 || !spec.numeric.isEmpty else { return ([], Matrix(rows: 1, cols: spec.numeric.count), 0) }
         var values: [FeatureValue] = []
         try store.forEachFeature(of: entity, only: dense) { f in
             values.append(FeatureValue(entity: 0, feature: f.name, isNumeric: f.kind == .numeric, token: Int32(f.token), value: Float(f.value)))
         }
-        return encode(values, spec: spec)
+        let encoded = encode(values, spec: spec)
+        return (encoded.tokens, encoded.numeric, values.count)
     }
 
     /// Request features, encoded the way training encoded stored ones: tokens pooled per
@@ -79,10 +81,16 @@ public enum OnlineInputs {
     }
 
     /// A user as the store holds them now: current features and the latest `history_length`
-    /// items over all their interactions.
-    public static func user(store: InteractionStore, model: TwoTowerModel, dense: Int) throws -> TowerBatch {
+    /// items over all their interactions; and whether the store has any feature value for them.
+    public static func user(store: InteractionStore, model: TwoTowerModel, dense: Int) throws -> (batch: TowerBatch, hasFeatures: Bool) {
         let history = model.historyLength > 0 ? try store.recentItems(of: dense, limit: model.historyLength).map(Int32.init) : []
         let features = try storedFeatures(store: store, entity: .user, dense: dense, spec: model.architecture.user)
-        return TowerBatch(ids: [Int32(dense)], tokens: [features.tokens], numeric: features.numeric, histories: [history])
+        return (TowerBatch(ids: [Int32(dense)], tokens: [features.tokens], numeric: features.numeric, histories: [history]), features.values > 0)
+    }
+
+    /// A stored user's embedding as the daemon computes it (`TwoTowerModel.userVector`'s rule).
+    public static func userVector(store: InteractionStore, model: TwoTowerModel, dense: Int) throws -> [Float] {
+        let (batch, hasFeatures) = try user(store: store, model: model, dense: dense)
+        return try model.userVector(batch, hasFeatures: hasFeatures)
     }
 }

@@ -59,7 +59,7 @@ struct Recommender {
     /// A stored user's embedding, as the recommendations route computes it.
     func userVector(_ dense: Int) throws -> [Float] {
         do {
-            return try model.userVector(try OnlineInputs.user(store: store, model: model, dense: dense))
+            return try OnlineInputs.userVector(store: store, model: model, dense: dense)
         } catch let error as ColdEntityError {
             throw APIError(.conflict, code: "cold_user", "\(error)", field: "id")
         }

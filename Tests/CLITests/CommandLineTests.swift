@@ -2,6 +2,10 @@ import Foundation
 import Store
 import Testing
 
+#if canImport(Glibc)
+import Glibc
+#endif
+
 /// Runs the built `twotower` binary (built beside this test bundle) and captures its output.
 struct Tool {
     static let packageRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent().path
@@ -118,6 +122,72 @@ struct CommandLineTests {
         #expect(!result.stderr.contains("Fatal error"))
         let skip = try Tool.run(["ingest", "--format", "csv", "--input", dir.file("bad.csv"), "--store", dir.file("s.sqlite"), "--on-error", "skip"])
         #expect(skip.status == 0 && skip.stdout.contains("Skipped 1 malformed lines"), "\(skip.stdout)")
+    }
+
+    @Test func usageErrorsAndRuntimeErrorsExitDifferently() throws {
+        // A bad command line: the message and the usage, EX_USAGE.
+        let usage = try Tool.run(["split", "--store", "y", "--method", "sideways"])
+        #expect(usage.status == 64 && usage.stderr.contains("Usage:"))
+        // A failure once the command runs: the message alone, exit 1.
+        let runtime = try Tool.run(["stats", "--store", "/nonexistent/store.sqlite"])
+        #expect(runtime.status == 1 && runtime.stderr.hasPrefix("Error: ") && !runtime.stderr.contains("Usage:"), "\(runtime.stderr)")
+        // A negative number is read as a value, then refused with its range.
+        let negative = try Tool.run(["split", "--store", "y", "--method", "random-ratio", "--validation", "-1"])
+        #expect(negative.status == 64 && negative.stderr.contains("--validation must be in [0, 1), not -1.0"), "\(negative.stderr)")
+    }
+
+    @Test func commandsRunOutsideTheRepositoryOnBuiltInDefaults() throws {
+        let dir = Scratch()
+        try Tool.smallStore(in: dir)
+        let elsewhere = dir.file("elsewhere")
+        try FileManager.default.createDirectory(atPath: elsewhere, withIntermediateDirectories: true)
+        let split = try Tool.run(["split", "--store", dir.file("s.sqlite"), "--method", "leave-last-out"], in: elsewhere)
+        #expect(split.status == 0, "\(split.stderr)")
+        try Data(#"{"epochs": 1, "embedding_dimension": 8}"#.utf8).write(to: URL(fileURLWithPath: dir.file("one.json")))
+        // No Config/ here: train without --config uses the built-in defaults (trimmed by --config below).
+        let train = try Tool.run(["train", "--store", dir.file("s.sqlite"), "--config", dir.file("one.json"), "--out", dir.file("m")], in: elsewhere)
+        #expect(train.status == 0, "\(train.stderr)")
+        let embed = try Tool.run(["embed", "--model", dir.file("m"), "--items", "--out", dir.file("i.npy")], in: elsewhere)
+        #expect(embed.status == 0, "\(embed.stderr)")
+        let build = try Tool.run(["build-index", "--vectors", dir.file("i.npy"), "--out", dir.file("idx")], in: elsewhere)
+        #expect(build.status == 0, "\(build.stderr)")
+        // An explicitly named configuration that is missing is still an error, naming it.
+        let missing = try Tool.run(["build-index", "--vectors", dir.file("i.npy"), "--out", dir.file("idx"), "--config", "nowhere.json"], in: elsewhere)
+        #expect(missing.status == 1 && missing.stderr.contains("nowhere.json"))
+    }
+
+    @Test func helpTextsDescribeWhatTheCommandsDoToday() throws {
+        let train = try Tool.run(["train", "--help"]).stdout
+        #expect(!train.contains("Today's towers") && train.contains("history encoder"))
+        let evaluate = try Tool.run(["evaluate", "--help"]).stdout.split(whereSeparator: \.isWhitespace).joined(separator: " ")
+        #expect(evaluate.contains("train, and for the test part also validation"))
+        let demo = try Tool.run(["demo", "--help"]).stdout
+        #expect(!demo.contains("when the daemon lands") && demo.contains("query daemon"))
+    }
+
+    @Test func serveOnABusyPortSaysSo() throws {
+        let listener = try Tool.run(["serve", "--help"])
+        #expect(listener.status == 0)
+        let dir = Scratch()
+        try Tool.smallStore(in: dir)
+        try Tool.succeed(["split", "--store", dir.file("s.sqlite"), "--method", "leave-last-out"])
+        try Data(#"{"epochs": 1, "embedding_dimension": 8}"#.utf8).write(to: URL(fileURLWithPath: dir.file("one.json")))
+        try Tool.succeed(["train", "--store", dir.file("s.sqlite"), "--config", dir.file("one.json"), "--out", dir.file("m")])
+        try Tool.succeed(["embed", "--model", dir.file("m"), "--items", "--out", dir.file("i.npy")])
+        try Tool.succeed(["build-index", "--vectors", dir.file("i.npy"), "--nlist", "4", "--out", dir.file("idx")])
+        // Hold a port, then ask the daemon for it.
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        defer { close(fd) }
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+        _ = withUnsafePointer(to: &address) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, length) } }
+        listen(fd, 1)
+        _ = withUnsafeMutablePointer(to: &address) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &length) } }
+        let port = Int(UInt16(bigEndian: address.sin_port))
+        let busy = try Tool.run(["serve", "--store", dir.file("s.sqlite"), "--model", dir.file("m"), "--index", dir.file("idx"), "--port", "\(port)"])
+        #expect(busy.status == 1 && busy.stderr.contains("cannot listen on 127.0.0.1:\(port): address already in use"), "\(busy.stderr)")
     }
 
     @Test func badFlagsAreRejectedBeforeAnyWork() throws {

@@ -1,4 +1,5 @@
 import Foundation
+import Store
 import Testing
 
 /// train → embed → build-index → search by user → ann-eval end to end, through the real binary.
@@ -28,6 +29,21 @@ struct ModelAndIndexCommandTests {
             .split(separator: "\n").filter { $0.hasPrefix("u0,") }.map { String($0.split(separator: ",")[1]) }
         let returned = Set(found?.compactMap { $0["id"] as? String } ?? [])
         #expect(returned.intersection(history.dropLast(2)).isEmpty, "training items must be excluded")
+
+        // Items by raw id with a store (as over HTTP), by index id (row number) with --item-row.
+        let byItem = try run(["search", "--index", dir.file("index"), "--item", "i3", "--store", dir.file("s.sqlite"), "--k", "5", "--json"])
+        let neighbours = try JSONSerialization.jsonObject(with: Data(byItem.stdout.utf8)) as? [[String: Any]] ?? []
+        #expect(neighbours.count == 5 && neighbours.allSatisfy { ($0["id"] as? String)?.hasPrefix("i") == true && $0["id"] as? String != "i3" })
+        let i3 = try #require(try InteractionStore(path: dir.file("s.sqlite"), create: false).denseID(of: .item, raw: "i3"))
+        let byRow = try run(["search", "--index", dir.file("index"), "--item-row", "\(i3)", "--k", "5", "--json"])
+        let rows = try JSONSerialization.jsonObject(with: Data(byRow.stdout.utf8)) as? [[String: Any]] ?? []
+        #expect(rows.map { $0["score"] as? Double } == neighbours.map { $0["score"] as? Double }, "the same neighbours, named by index id")
+        #expect(rows.allSatisfy { Int($0["id"] as? String ?? "") != nil })
+        let noStore = try Tool.run(["search", "--index", dir.file("index"), "--item", "i3"])
+        #expect(noStore.status == 64 && noStore.stderr.contains("--item-row"))
+        // k answers whenever k items exist, even at nprobe 1.
+        let wide = try run(["search", "--index", dir.file("index"), "--item-row", "0", "--k", "199", "--nprobe", "1", "--json"])
+        #expect((try JSONSerialization.jsonObject(with: Data(wide.stdout.utf8)) as? [Any])?.count == 199)
 
         // End to end: probing every list, the index ranks exactly like full scoring.
         let eval = try run(["ann-eval", "--index", dir.file("index"), "--queries", dir.file("users.npy"), "--nprobe", "1,8",

@@ -20,7 +20,11 @@ struct ServingFixture {
     var modelPath: String { directory + "/model" }
     var indexPath: String { directory + "/index" }
 
-    init(seed: UInt64 = 1) throws {
+    /// - Parameters:
+    ///   - idOnly: plain id towers (no history encoder, no features) instead of the default model.
+    ///   - extraUsers, extraItems: more raw ids (any characters), users interacting with the
+    ///     extra items, so routes can be tried with ids that need percent-encoding.
+    init(seed: UInt64 = 1, idOnly: Bool = false, extraUsers: [String] = [], extraItems: [String] = []) throws {
         directory = Scratch.path("serving")
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         let store = try InteractionStore(path: directory + "/store.sqlite")
@@ -34,6 +38,18 @@ struct ServingFixture {
                 let id = try w.id(of: .item, raw: "item\(i)")
                 try w.setTokens(.item, id: id, feature: genre, tokens: ["g\(i / 15)"])
             }
+            for raw in extraItems {
+                let id = try w.id(of: .item, raw: raw)
+                try w.setTokens(.item, id: id, feature: genre, tokens: ["g0"])
+            }
+            for (n, raw) in extraUsers.enumerated() {
+                let user = try w.id(of: .user, raw: raw)
+                try w.setNumeric(.user, id: user, feature: age, value: 30)
+                for t in 0..<4 {
+                    let item = try w.id(of: .item, raw: extraItems.isEmpty ? "item\(n + t)" : extraItems[(n + t) % extraItems.count])
+                    _ = try w.addInteraction(user: user, item: item, timestamp: Int64(t), weight: nil)
+                }
+            }
             for u in 0..<40 {
                 let user = try w.id(of: .user, raw: "user\(u)")
                 try w.setNumeric(.user, id: user, feature: age, value: Double(20 + u))
@@ -45,7 +61,7 @@ struct ServingFixture {
             }
         }
         _ = try Splitter(store: store).split(name: "leave-last-out", method: .leaveLastOut)
-        try Self.train(store: store, seed: seed, to: directory + "/model")
+        try Self.train(store: store, seed: seed, to: directory + "/model", idOnly: idOnly)
         try Self.buildIndex(modelPath: directory + "/model", store: store, into: directory + "/index", seed: seed)
         var options = ServingOptions(storePath: directory + "/store.sqlite", modelPath: directory + "/model", indexPath: directory + "/index")
         options.port = 0
@@ -55,10 +71,12 @@ struct ServingFixture {
         self.options = options
     }
 
-    static func train(store: InteractionStore, seed: UInt64, to path: String) throws {
+    static func train(store: InteractionStore, seed: UInt64, to path: String, idOnly: Bool = false) throws {
         var config = TrainingConfig()
         config.embeddingDimension = 8
-        config.historyLength = 4
+        config.historyLength = idOnly ? 0 : 4
+        config.userFeatures = !idOnly
+        config.itemFeatures = !idOnly
         config.seed = seed
         let architecture = try ModelData.architecture(config: config, store: store)
         let histories = try ModelData.trainingHistories(store: store, split: "leave-last-out", users: architecture.user.count)

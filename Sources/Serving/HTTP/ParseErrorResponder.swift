@@ -18,18 +18,28 @@ final class ParseErrorResponder: ChannelDuplexHandler, RemovableChannelHandler {
     static let maxTarget = 16 * 1024
     private var answered = false
 
+    /// Between a request's head and its end: a parse error then (the client went away mid-body)
+    /// is the request's own failure, passed on to it, not a new request to answer.
+    private var inRequest = false
+
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
-        if case .head(let head) = unwrapInboundIn(data), (head.path?.utf8.count ?? 0) > Self.maxTarget {
-            respond(context, APIError(.uriTooLong, code: "uri_too_long",
-                                      "the request target is over \(Self.maxTarget) bytes; ids and queries are shorter", field: "path"))
-            return
+        switch unwrapInboundIn(data) {
+        case .head(let head):
+            if (head.path?.utf8.count ?? 0) > Self.maxTarget {
+                respond(context, APIError(.uriTooLong, code: "uri_too_long",
+                                          "the request target is over \(Self.maxTarget) bytes; ids and queries are shorter", field: "path"))
+                return
+            }
+            inRequest = true
+        case .end: inRequest = false
+        case .body: break
         }
         guard !answered else { return }
         context.fireChannelRead(data)
     }
 
     func errorCaught(context: ChannelHandlerContext, error: Error) {
-        guard let parse = error as? HTTPParserError else {
+        guard let parse = error as? HTTPParserError, !inRequest else {
             context.fireErrorCaught(error)
             return
         }
