@@ -17,6 +17,8 @@ let package = Package(
     platforms: [.macOS(.v15)],
     products: [
         .executable(name: "twotower", targets: ["twotower"]),
+        // The libraries the fuzzing harness in Tests/Fuzz (its own package, built by scripts/fuzz.sh) drives.
+        .library(name: "TwoTowerParsers", targets: ["Ingestion", "Store", "VectorIndex", "Model", "Serving"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),

@@ -30,6 +30,8 @@ public struct LineReader {
             throw IngestError.unreadable(path: path, reason: String(cString: strerror(errno)))
         }
         defer { fclose(file) }
+        // A small file needs no more than its own size (plus one byte to see the end).
+        let chunkSize = min(self.chunkSize, max(4_096, (fileSize ?? self.chunkSize) + 1))
         var buffer = [UInt8](repeating: 0, count: chunkSize)
         var carry: [UInt8] = []
         var lineNumber = 0

@@ -128,7 +128,13 @@ public enum Checkpoint {
 
     /// The model and header of a checkpoint, and the checksum of its bytes.
     private static func decode(_ directory: String) throws -> (model: TwoTowerModel, info: CheckpointInfo, checksum: UInt64) {
-        let (path, data, info, start) = try open(directory)
+        let (path, data) = try read(directory)
+        return try decode(data, path: path)
+    }
+
+    /// The model and header from a checkpoint's bytes (`path` names it in errors).
+    static func decode(_ data: Data, path: String) throws -> (model: TwoTowerModel, info: CheckpointInfo, checksum: UInt64) {
+        let (info, start) = try header(data, path: path)
         let architecture = info.resolvedArchitecture
         let floats: Int
         do { floats = try architecture.parameterCount() } catch {
@@ -170,15 +176,23 @@ public enum Checkpoint {
 
     /// The header of a checkpoint (what it was trained on, its shape and config) without its
     /// weights: for commands that only need to know which store split a model belongs to.
-    public static func info(in directory: String) throws -> CheckpointInfo { try open(directory).info }
+    public static func info(in directory: String) throws -> CheckpointInfo {
+        let (path, data) = try read(directory)
+        return try header(data, path: path).info
+    }
 
-    /// The mapped file, its decoded header and the byte offset where the weights start.
-    private static func open(_ directory: String) throws -> (path: String, data: Data, info: CheckpointInfo, weights: Int) {
+    /// The checkpoint file of a model directory (or the file itself), mapped.
+    private static func read(_ directory: String) throws -> (path: String, data: Data) {
         let path = FileManager.default.fileExists(atPath: directory + "/model.ckpt") ? file(in: directory) : directory
         // Mapped, not read: the weights are copied once, straight into the model's matrices.
         guard let data = try? Data(contentsOf: URL(fileURLWithPath: path), options: .alwaysMapped) else {
             throw CheckpointError.unreadable(path: path, reason: "cannot read it (does it exist? train one with `twotower train`)")
         }
+        return (path, data)
+    }
+
+    /// The decoded header of a checkpoint's bytes and the byte offset where the weights start.
+    static func header(_ data: Data, path: String) throws -> (info: CheckpointInfo, weights: Int) {
         let bytes = [UInt8](data.prefix(magic.count + 4))
         guard bytes.count == magic.count + 4, Array(bytes[0..<magic.count]) == magic else {
             throw CheckpointError.unreadable(path: path, reason: "bad magic")
@@ -195,6 +209,6 @@ public enum Checkpoint {
             throw CheckpointError.fromTheFuture(path: path, found: version.formatVersion, supported: formatVersion)
         }
         guard let info = try? decoder.decode(CheckpointInfo.self, from: header) else { throw CheckpointError.unreadable(path: path, reason: "bad header") }
-        return (path, data, info, jsonStart + length)
+        return (info, jsonStart + length)
     }
 }

@@ -91,11 +91,29 @@ public enum VectorFile {
         guard let data = FileManager.default.contents(atPath: path) else {
             throw IndexError.badVectorFile(path: path, reason: "cannot read the file (does it exist?)")
         }
+        return try parseNPY(data, path: path)
+    }
+
+    /// A float32 matrix from the bytes of a `.npy` file (`path` names it in errors).
+    static func parseMatrix(npy data: Data, path: String) throws -> Matrix {
+        let (descr, shape, payload) = try parseNPY(data, path: path)
+        guard descr == "<f4" || descr == "|f4" else { throw IndexError.badVectorFile(path: path, reason: "dtype \(descr) is not float32") }
+        guard shape.count == 2 else { throw IndexError.badVectorFile(path: path, reason: "shape \(shape) is not 2-D") }
+        let bytes = try payloadBytes(shape, itemSize: 4, available: payload.count, path: path)
+        var values = [Float](repeating: 0, count: shape[0] * shape[1])
+        values.withUnsafeMutableBytes { dst in payload.withUnsafeBytes { dst.copyMemory(from: UnsafeRawBufferPointer(rebasing: $0[0..<bytes])) } }
+        return Matrix(rows: shape[0], cols: shape[1], values: values)
+    }
+
+    /// The dtype, shape and payload of a `.npy` file's bytes.
+    static func parseNPY(_ data: Data, path: String) throws -> (String, [Int], Data) {
         let bytes = [UInt8](data.prefix(12))
         guard bytes.count >= 10, bytes[0] == 0x93, Array(bytes[1...5]) == Array("NUMPY".utf8) else {
             throw IndexError.badVectorFile(path: path, reason: "not a NumPy .npy file (bad magic)")
         }
         let major = bytes[6]
+        guard (1...3).contains(major) else { throw IndexError.badVectorFile(path: path, reason: "unknown .npy format version \(major)") }
+        guard major == 1 || bytes.count >= 12 else { throw IndexError.badVectorFile(path: path, reason: "truncated header") }
         let (headerLength, headerStart): (Int, Int) = major == 1
             ? (Int(bytes[8]) | Int(bytes[9]) << 8, 10)
             : (Int(bytes[8]) | Int(bytes[9]) << 8 | Int(bytes[10]) << 16 | Int(bytes[11]) << 24, 12)
