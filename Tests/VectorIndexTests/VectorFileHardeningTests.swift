@@ -35,3 +35,19 @@ struct VectorFileHardeningTests {
         #expect(try VectorFile.parseMatrix(npy: npy(shape: "(2, 3)", payload: 24), path: "ok.npy").rows == 2)
     }
 }
+
+struct CosineZeroVectorTests {
+    @Test func aCosineIndexRefusesZeroVectorsNamingTheRow() throws {
+        let dir = IndexDir()
+        var x = randomMatrix(40, 4, seed: 3)
+        for j in 0..<4 { x[17, j] = 0 }
+        var p = BuildParameters(nlist: 2)
+        p.metric = .cosine
+        #expect { _ = try IndexBuilder.build(vectors: x, parameters: p, into: dir.path) } throws: { "\($0)".contains("row 17") }
+        // The same vectors build as inner product, and an update with a zero row is refused for cosine.
+        for j in 0..<4 { x[17, j] = 1 }
+        _ = try IndexBuilder.build(vectors: x, parameters: p, into: dir.path)
+        let index = try IVFIndex(path: dir.path, writable: true)
+        #expect { try index.upsert(ids: [99], vectors: Matrix(rows: 1, cols: 4)) } throws: { "\($0)".contains("row 0") }
+    }
+}
