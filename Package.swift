@@ -48,7 +48,7 @@ let package = Package(
         .target(name: "Synthetic", dependencies: ["Randomness"]),
         .target(name: "Evaluation", dependencies: ["LinearAlgebra", "Store"]),
         // Training loops are the hot path: optimised even in debug builds, like the C kernels.
-        .target(name: "Model", dependencies: ["LinearAlgebra", "Randomness"], swiftSettings: [.unsafeFlags(["-O"])]),
+        .target(name: "Model", dependencies: ["LinearAlgebra", "Randomness", "CKernels"], swiftSettings: [.unsafeFlags(["-O"])]),
         .target(name: "VectorIndex", dependencies: ["LMDB", "LinearAlgebra", "Randomness", "CKernels"]),
 
         // Self-contained HTML reports with inline SVG charts.
@@ -95,7 +95,7 @@ let package = Package(
         .testTarget(name: "IngestionTests", dependencies: ["Ingestion", "Store", "SQLite"]),
         .testTarget(name: "SyntheticTests", dependencies: ["Synthetic", "Ingestion", "Store", "Settings"]),
         .testTarget(name: "SettingsTests", dependencies: ["Settings", "Model", "VectorIndex", "Ingestion", "Store"]),
-        .testTarget(name: "ModelTests", dependencies: ["Model", "LinearAlgebra", "Randomness", "Evaluation"]),
+        .testTarget(name: "ModelTests", dependencies: ["Model", "LinearAlgebra", "Randomness", "Evaluation", "CKernels"]),
         .testTarget(name: "EvaluationTests", dependencies: ["Evaluation", "LinearAlgebra", "Store"]),
         .testTarget(name: "VectorIndexTests", dependencies: ["VectorIndex", "LinearAlgebra", "Randomness", "LMDB", "CKernels"]),
         .testTarget(name: "ServingTests", dependencies: [

@@ -28,6 +28,12 @@ swift build --package-path Tests/Fuzz --scratch-path "$SCRATCH/build" -c release
 BIN=$(swift build --package-path Tests/Fuzz --scratch-path "$SCRATCH/build" -c release --show-bin-path)/twotower-fuzz
 [ -x "$BIN" ] || { echo "the harness did not build" >&2; exit 2; }
 status=0
+# Crashes of earlier runs are kept aside (each became a regression test); this run reports its own.
+for t in "${TARGETS[@]}"; do
+  if [ -d "$SCRATCH/crashes/$t" ] && [ -n "$(ls -A "$SCRATCH/crashes/$t" 2>/dev/null)" ]; then
+    mkdir -p "$SCRATCH/crashes-earlier/$t" && mv "$SCRATCH/crashes/$t"/* "$SCRATCH/crashes-earlier/$t/"
+  fi
+done
 printf '\n%-12s %12s %10s %8s\n' target executions exec/s crashes
 for t in "${TARGETS[@]}"; do
   mkdir -p "$SCRATCH/corpus/$t" "$SCRATCH/crashes/$t"

@@ -39,6 +39,21 @@ public enum BLAS {
         }
     }
 
+    /// C ← alpha · op(A) · op(B) + beta · C on raw row-major storage with leading dimensions,
+    /// so a block of rows or of columns of a larger matrix is multiplied in place (op(A) is m×k,
+    /// op(B) k×n, C m×n). The caller guarantees the sizes.
+    public static func gemm(m: Int, n: Int, k: Int, _ a: UnsafePointer<Float>, lda: Int, _ transposeA: Transpose,
+                            _ b: UnsafePointer<Float>, ldb: Int, _ transposeB: Transpose,
+                            _ c: UnsafeMutablePointer<Float>, ldc: Int, alpha: Float = 1, beta: Float = 0) {
+        guard m > 0, n > 0 else { return }
+        guard k > 0 else {
+            for r in 0..<m { for j in 0..<n { c[r * ldc + j] *= beta } }
+            return
+        }
+        cblas_sgemm(CblasRowMajor, transposeA.cblas, transposeB.cblas, Int32(m), Int32(n), Int32(k), alpha,
+                    a, Int32(lda), b, Int32(ldb), beta, c, Int32(ldc))
+    }
+
     /// op(A) · op(B) as a new matrix.
     public static func multiply(_ a: Matrix, _ transposeA: Transpose = .none,
                                 _ b: Matrix, _ transposeB: Transpose = .none) -> Matrix {

@@ -39,8 +39,20 @@ public struct LogQCorrection: Sendable {
 
     /// The corrections for batch `step`'s columns: its positives `items`, then its `extra` draws.
     public mutating func values(items: [Int32], extra: [Int32], step: Int) -> [Float] {
-        guard streaming != nil else { return (items + extra).map { countLogQ[Int($0)] } }
-        _ = streaming!.observe(items, step: step)
-        return (items + extra).map { Float(log(max(streaming!.estimate($0), 1e-9) + extraRate[Int($0)])) * weight }
+        let columns = items + extra
+        var out = [Float](repeating: 0, count: columns.count)
+        columns.withUnsafeBufferPointer { c in out.withUnsafeMutableBufferPointer { fill(columns: c, positives: items.count, into: $0.baseAddress!, step: step) } }
+        return out
+    }
+
+    /// The same into a reused buffer: `columns` are the batch's positives (the first `positives`
+    /// of them), then its extra draws.
+    public mutating func fill(columns: UnsafeBufferPointer<Int32>, positives: Int, into out: UnsafeMutablePointer<Float>, step: Int) {
+        guard streaming != nil else {
+            for (c, item) in columns.enumerated() { out[c] = countLogQ[Int(item)] }
+            return
+        }
+        _ = streaming!.observe(Array(columns.prefix(positives)), step: step)
+        for (c, item) in columns.enumerated() { out[c] = Float(log(max(streaming!.estimate(item), 1e-9) + extraRate[Int(item)])) * weight }
     }
 }

@@ -37,9 +37,15 @@ public struct NegativeSampler: Sendable {
     }
 
     public func sample(_ count: Int, using rng: inout SplitMix64) -> [Int32] {
-        (0..<count).map { _ in
-            if let table { return Int32(table.sample(using: &rng)) }
-            return Int32(rng.next() % UInt64(itemCount))
+        var out = [Int32](repeating: 0, count: count)
+        out.withUnsafeMutableBufferPointer { sample(into: $0, using: &rng) }
+        return out
+    }
+
+    /// Draws `out.count` items into a reused buffer (the same draws as `sample`).
+    public func sample(into out: UnsafeMutableBufferPointer<Int32>, using rng: inout SplitMix64) {
+        for k in out.indices {
+            if let table { out[k] = Int32(table.sample(using: &rng)) } else { out[k] = Int32(rng.next() % UInt64(itemCount)) }
         }
     }
 }

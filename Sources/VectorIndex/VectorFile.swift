@@ -131,7 +131,8 @@ public enum VectorFile {
         if let fortran = field("fortran_order"), fortran.hasPrefix("True") {
             throw IndexError.badVectorFile(path: path, reason: "Fortran order is not supported; save with np.ascontiguousarray")
         }
-        guard let shapeField = field("shape"), let open = shapeField.firstIndex(of: "("), let close = shapeField.firstIndex(of: ")") else {
+        guard let shapeField = field("shape"), let open = shapeField.firstIndex(of: "("),
+              let close = shapeField[open...].firstIndex(of: ")") else {
             throw IndexError.badVectorFile(path: path, reason: "no shape in the .npy header")
         }
         var shape: [Int] = []

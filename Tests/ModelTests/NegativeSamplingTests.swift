@@ -2,6 +2,7 @@ import Evaluation
 import Foundation
 import LinearAlgebra
 import Randomness
+import CKernels
 import Testing
 @testable import Model
 
@@ -23,19 +24,22 @@ struct NegativeSamplingTests {
         #expect(close(r.dExtra.values, numericGradient(e, { value(u, v, $0) }), tolerance: 5e-3))
     }
 
-    @Test(arguments: [2, 3, 5])
-    func splittingRowsOverWorkersGivesTheSameResult(parts: Int) {
-        let u = randomMatrix(12, 4, seed: 17), v = randomMatrix(12, 4, seed: 18), e = randomMatrix(5, 4, seed: 19)
-        let ids: [Int32] = (0..<12).map { Int32($0 % 10) }          // duplicates at 10, 11
-        let extra = SampledSoftmaxLoss.ExtraNegatives(embeddings: e, ids: [3, 20, 21, 22, 23])
-        let q = (0..<17).map { Float($0) / 20 }
-        let masks: [[Int]] = (0..<12).map { $0 % 3 == 0 ? [13] : [] }
-        let loss = SampledSoftmaxLoss(temperature: 0.3)
-        let one = loss.lossAndGradients(users: u, items: v, itemIDs: ids, extra: extra, logQ: q, maskedColumns: masks, parts: 1)
-        let many = loss.lossAndGradients(users: u, items: v, itemIDs: ids, extra: extra, logQ: q, maskedColumns: masks, parts: parts)
-        #expect(abs(one.loss - many.loss) < 1e-5)
-        for (a, b) in [(one.dUsers, many.dUsers), (one.dItems, many.dItems), (one.dExtra, many.dExtra)] {
-            #expect(zip(a.values, b.values).allSatisfy { abs($0 - $1) < 1e-5 })
+    @Test(arguments: [1, 7, 8, 64, 3_072])
+    func theVectorisedSoftmaxRowMatchesThePortableOne(columns: Int) {
+        var rng = SplitMix64(seed: UInt64(columns))
+        let scores = (0..<columns).map { c -> Float in c % 11 == 5 ? -.infinity : Float(rng.nextGaussian()) * 0.6 }
+        let logQ = (0..<columns).map { _ in Float(rng.nextGaussian()) }
+        for positive in [0, columns - 1] where scores[positive] != -.infinity {
+            var fast = scores, slow = scores
+            var lossFast = 0.0, lossSlow = 0.0, dFast = 0.0, dSlow = 0.0
+            logQ.withUnsafeBufferPointer { q in
+                fast.withUnsafeMutableBufferPointer { tt_softmax_xent_row($0.baseAddress!, columns, positive, 1 / 0.07, q.baseAddress, 0.01, &lossFast, &dFast) }
+                slow.withUnsafeMutableBufferPointer { tt_softmax_xent_row_portable($0.baseAddress!, columns, positive, 1 / 0.07, q.baseAddress, 0.01, &lossSlow, &dSlow) }
+            }
+            #expect(abs(lossFast - lossSlow) < 1e-4 * max(1, abs(lossSlow)))
+            #expect(abs(dFast - dSlow) < 1e-4 * max(1, abs(dSlow)))
+            #expect(zip(fast, slow).allSatisfy { abs($0 - $1) <= 1e-5 + 1e-4 * abs($1) })
+            #expect(zip(scores, fast).allSatisfy { $0 != -.infinity || $1 == 0 }, "masked columns get no gradient")
         }
     }
 

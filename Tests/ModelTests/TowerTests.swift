@@ -74,47 +74,60 @@ struct TowerTests {
         #expect(old == HistorySpec(length: 5, shared: true) && !old.hasLearnedWeights)
     }
 
-    @Test func historyExcludesTheTargetItem() {
+    @Test func aStepPoolsEachUsersWindowWithoutTheRowsTarget() {
+        // User 0's window (last 3 of [1, 2, 3, 4]) is [2, 3, 4]; the row of target 4 pools [2, 3],
+        // the row of target 1 (older than the window) pools all of [2, 3, 4].
         let inputs = ModelInputs(histories: [[1, 2, 3, 4]])
-        #expect(inputs.userBatch([0], historyLength: 2).histories == [[3, 4]])
-        #expect(inputs.userBatch([0], historyLength: 2, excluding: [4]).histories == [[2, 3]])
+        let batch = StepBatch(capacity: 2, extras: 0, users: 1, items: 5)
+        let pairs: [(Int32, Int32)] = [(0, 4), (0, 1)]
+        pairs.withUnsafeBufferPointer { p in
+            [Int32]().withUnsafeBufferPointer { batch.assemble(pairs: p, order: [0, 1][...], extraIDs: $0, histories: inputs.histories, historyLength: 3) }
+        }
+        #expect(batch.distinct == 1 && batch.windowStart[0] == 1 && batch.windowLength[0] == 3)
+        #expect(batch.targetCount[0] == 1 && batch.targetCount[1] == 0)
+        // Both rows mask the other's item (user 0 has both); neither masks its own column.
+        var scores: [Float] = [1, 1]
+        scores.withUnsafeMutableBufferPointer { batch.mask(row: 0, scores: $0.baseAddress!) }
+        #expect(scores == [1, -.infinity])
     }
 
-    /// The whole backward pass (both towers, MLPs, tokens, numeric, hashed ids, history through
-    /// the shared or own table, with or without learned weights) against finite differences of
-    /// every parameter.
-    @Test(arguments: [(true, false), (false, false), (true, true), (false, true)])
-    func modelGradientsMatchFiniteDifferences(sharedHistory: Bool, learnedWeights: Bool) {
+    /// The training step's whole backward pass (both towers, MLPs, tokens, numeric, hashed ids,
+    /// history through the shared or own table, with or without learned weights, extra negatives,
+    /// logQ, masks), on 1 and 3 threads, against finite differences of the loss it minimises,
+    /// computed the plain way: inference embeddings and the matrix form of the loss.
+    @Test(arguments: [(true, false, 1), (false, false, 3), (true, true, 3), (false, true, 1), (true, false, 3)])
+    func stepGradientsMatchFiniteDifferences(sharedHistory: Bool, learnedWeights: Bool, threads: Int) {
         let (model, inputs) = fullModel(sharedHistory: sharedHistory, learnedWeights: learnedWeights)
         let users: [Int32] = [0, 1, 2, 3, 4, 1], items: [Int32] = [2, 3, 0, 1, 5, 4]
         let extraIDs: [Int32] = [0, 5]
-        let wu = randomMatrix(6, 4, seed: 31), wi = randomMatrix(6, 4, seed: 32), we = randomMatrix(2, 4, seed: 33)
-        let userBatch = inputs.userBatch(users, historyLength: 3, excluding: items)
+        let logQ: [Float] = [0.1, -0.2, 0.3, 0, 0.2, -0.1, 0.4, -0.3]
+        let temperature: Float = 0.5
+        // The reference: each row's history is its user's window (last 3) without the row's target.
+        let windows = zip(users, items).map { u, t in inputs.histories[Int(u)].suffix(3).filter { $0 != t } }
+        let features = inputs.userFeatures!.rows(users)
+        let userBatch = TowerBatch(ids: users, tokens: features.tokens, numeric: features.numeric, histories: windows)
+        let masks = users.map { u in (items + extraIDs).enumerated().filter { inputs.histories[Int(u)].contains($0.element) }.map(\.offset) }
         func loss(_ m: TwoTowerModel) -> Double {
-            weightedSum(m.users(userBatch), wu) + weightedSum(m.items(inputs.itemBatch(items)), wi)
-                + weightedSum(m.items(inputs.itemBatch(extraIDs)), we)
+            let u = m.users(userBatch), v = m.items(inputs.itemBatch(items)), e = m.items(inputs.itemBatch(extraIDs))
+            return Double(SampledSoftmaxLoss(temperature: temperature)
+                .lossAndGradients(users: u, items: v, itemIDs: items, extra: ExtraNegatives(embeddings: e, ids: extraIDs), logQ: logQ,
+                                  maskedColumns: masks).loss)
         }
-        var none: SplitMix64? = nil
-        let (_, userCache) = model.user.forward(userBatch, added: model.pooledHistory(userBatch), rng: &none)
-        let (_, itemCache) = model.item.forward(inputs.itemBatch(items), rng: &none)
-        let (_, extraCache) = model.item.forward(inputs.itemBatch(extraIDs), rng: &none)
-        var optimizer = ModelOptimizer(model: model, learningRate: 0.1, weightDecay: 0, embeddingWeightDecay: 0)
-        let g = optimizer.backward(model: model, userBatch: userBatch, userCache: userCache, dUsers: wu, itemCache: itemCache, dItems: wi,
-                                   extraCache: extraCache, dExtra: we)
-        // Dense analytic gradients in `model.parameters` order.
-        func dense(_ sparse: SparseGradient?, like m: Matrix) -> [Float] {
-            var out = [Float](repeating: 0, count: m.values.count)
-            guard let sparse else { return out }
-            for (s, id) in sparse.ids.enumerated() {
-                for j in 0..<m.cols { out[Int(id) * m.cols + j] = sparse.values[s, j] }
-            }
-            return out
-        }
+        var settings = TrainerSettings()
+        settings.dimension = 4
+        settings.batchSize = 6
+        settings.extraNegatives = 2
+        settings.temperature = temperature
+        settings.threads = threads
+        let engine = TrainingEngine(model: model, settings: settings, inputs: inputs)
+        for (k, id) in extraIDs.enumerated() { engine.extraIDs[k] = id }
+        let pairs = Array(zip(users, items))
+        pairs.withUnsafeBufferPointer { engine.assemble(pairs: $0, order: Array(0..<6)[...]) }
+        for (c, q) in logQ.enumerated() { engine.logQ[c] = q }
+        let gradients = engine.computeGradients(useLogQ: true)
+        #expect(abs(gradients.result.loss - loss(model)) < 1e-5, "the step's loss is the loss")
+        let analytic = engine.denseGradients(gradients)
         let p = model.parameters
-        var analytic = [dense(g.userIDs, like: p[0]), dense(g.userTokens, like: p[1]), dense(g.itemIDs, like: p[2]), dense(g.itemTokens, like: p[3])]
-        if !sharedHistory { analytic.append(dense(g.history, like: p[4])) }
-        if learnedWeights { analytic.append(dense(g.historyWeights, like: p[sharedHistory ? 4 : 5])) }
-        analytic += (g.userDense + g.itemDense).map(\.values)
         #expect(analytic.count == p.count)
         for k in p.indices {
             let numeric = numericGradient(p[k], { m in
@@ -124,7 +137,7 @@ struct TowerTests {
                 copy.parameters = params
                 return loss(copy)
             }, h: 1e-3)
-            #expect(close(analytic[k], numeric, tolerance: 5e-3), "parameter \(k)")
+            #expect(close(analytic[k].values, numeric, tolerance: 5e-3), "parameter \(k)")
         }
     }
 
@@ -176,7 +189,7 @@ struct TowerTests {
 
     @Test func bprGradientsMatchFiniteDifferencesAndAHandComputedCase() {
         let u = randomMatrix(5, 3, seed: 41), v = randomMatrix(5, 3, seed: 42)
-        let extra = SampledSoftmaxLoss.ExtraNegatives(embeddings: randomMatrix(2, 3, seed: 43), ids: [9, 1])
+        let extra = ExtraNegatives(embeddings: randomMatrix(2, 3, seed: 43), ids: [9, 1])
         let ids: [Int32] = [0, 1, 2, 1, 4]
         let masks: [[Int]] = [[4], [], [], [], []]
         let bpr = BPRLoss(temperature: 0.5)
@@ -196,7 +209,7 @@ struct TowerTests {
 struct TemperatureTests {
     @Test func theInverseTemperatureGradientMatchesFiniteDifferences() {
         let u = L2Normalize.forward(randomMatrix(6, 4, seed: 51)).y, v = L2Normalize.forward(randomMatrix(6, 4, seed: 52)).y
-        let extra = SampledSoftmaxLoss.ExtraNegatives(embeddings: L2Normalize.forward(randomMatrix(3, 4, seed: 53)).y, ids: [10, 11, 1])
+        let extra = ExtraNegatives(embeddings: L2Normalize.forward(randomMatrix(3, 4, seed: 53)).y, ids: [10, 11, 1])
         let ids: [Int32] = [0, 1, 2, 3, 4, 1]
         let logQ: [Float] = (0..<9).map { -Float($0) / 10 }
         func loss(_ inverse: Double) -> Double {

@@ -31,6 +31,12 @@ struct VectorFileHardeningTests {
         #expect(throws: IndexError.self) { _ = try VectorFile.parseMatrix(npy: version2, path: "x.npy") }
     }
 
+    @Test func aShapeWhoseParenthesisComesBeforeItsOpeningIsAnError() throws {
+        // Found by the fuzzer: ")" before "(" in the shape field made an invalid range.
+        let crash = try #require(Data(base64Encoded: "k05VTVBZAQB2AHsnZGVzY3InOiAnPGY0JywgJ2ZvcnRyYW5fb3JkZXInOiBGYWxzZSwgJ3NoYXBlJzrg18zTIDIpLCB9ICAgICAgICAgICAgICAgICAgICAgICggICAgICAgICAgICAgICAgICAgIAoAAIA/AAAAQAAAQEAAAIBAAACgQAAAwEA="))
+        #expect(throws: IndexError.self) { _ = try VectorFile.parseMatrix(npy: crash, path: "x.npy") }
+    }
+
     @Test func aWellFormedFileStillReads() throws {
         #expect(try VectorFile.parseMatrix(npy: npy(shape: "(2, 3)", payload: 24), path: "ok.npy").rows == 2)
     }

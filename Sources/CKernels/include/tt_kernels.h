@@ -19,6 +19,18 @@ void tt_inner_products_sq8(const float *qstep, float base, const unsigned char *
 /// Ties keep the lowest column.
 void tt_argmax_rows(const float *scores, size_t rows, size_t k, const float *bias, int *best_index, float *best_value);
 
+/// One row of sampled-softmax cross-entropy, in place. On entry `scores[c]` is the row's score
+/// (a cosine) for candidate c, or −inf for a masked candidate; logit_c = scores[c]·inverse_t −
+/// logq[c] (logq may be NULL). On return `scores[c]` is dL/dscore_c for L = scale · (−log
+/// softmax(logit)[positive]) (0 for masked candidates), `*loss` is −log softmax(logit)[positive]
+/// (unscaled) and `*dinverse` is dL/d(inverse_t).
+void tt_softmax_xent_row(float *scores, size_t n, size_t positive, float inverse_t, const float *logq,
+                         float scale, double *loss, double *dinverse);
+
+/// The same in plain C: the reference the vectorised path is tested against.
+void tt_softmax_xent_row_portable(float *scores, size_t n, size_t positive, float inverse_t, const float *logq,
+                                  float scale, double *loss, double *dinverse);
+
 /// Which implementation runs: 2 = AVX2+FMA, 0 = portable C.
 int tt_kernel_level(void);
 

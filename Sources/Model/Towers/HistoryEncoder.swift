@@ -28,44 +28,6 @@ public enum HistoryEncoder {
         return pooled
     }
 
-    /// Adds each item's share of dL/d(pooled) to its row, and, for learned weights, dL/d(logit)
-    /// of each item, p_k (g · e_k − g · pooled), to `weightGradients`.
-    public static func backward(_ histories: [[Int32]], gradient: Matrix, table: EmbeddingTable, rows: (Int32) -> Int32,
-                                into accumulator: inout SparseAccumulator,
-                                weights: EmbeddingTable? = nil, weightGradients: inout SparseAccumulator?) {
-        let d = gradient.cols
-        gradient.values.withUnsafeBufferPointer { g in
-            table.weights.values.withUnsafeBufferPointer { w in
-                for (r, items) in histories.enumerated() where !items.isEmpty {
-                    let gr = g.baseAddress! + r * d
-                    guard let weights else {
-                        let mean = 1 / Float(items.count)
-                        for item in items {
-                            let row = rows(item)
-                            if row >= 0 && Int(row) < table.count { accumulator.add(row, gr, scale: mean) }
-                        }
-                        continue
-                    }
-                    let shares = self.shares(items, rows: rows, tableRows: table.count, weights: weights)
-                    // g · e_k per item, and g · pooled = Σ_k p_k (g · e_k).
-                    var dots = [Float](repeating: 0, count: items.count)
-                    var pooledDot: Float = 0
-                    for (k, item) in items.enumerated() where shares[k] != 0 {
-                        let row = rows(item)
-                        accumulator.add(row, gr, scale: shares[k])
-                        for j in 0..<d { dots[k] += gr[j] * w[Int(row) * d + j] }
-                        pooledDot += shares[k] * dots[k]
-                    }
-                    guard weightGradients != nil else { continue }
-                    for (k, item) in items.enumerated() where shares[k] != 0 && Int(item) < weights.count {
-                        var dLogit = shares[k] * (dots[k] - pooledDot)
-                        weightGradients!.add(item, &dLogit)
-                    }
-                }
-            }
-        }
-    }
-
     /// Each item's share of the weighted pool: the softmax of the learned logits over the items
     /// the table has (0 for the others). The plain mean instead divides by every item, as the
     /// encoder did before weights existed.

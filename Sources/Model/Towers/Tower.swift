@@ -47,15 +47,6 @@ public struct Tower: Sendable {
         }
     }
 
-    /// What `backward` needs from `forward`.
-    public struct Cache: Sendable {
-        var rows: [Int32]
-        var batch: TowerBatch
-        var mlp: MLP.Cache?
-        var output: Matrix
-        var norms: [Float]
-    }
-
     /// The encoders' sum, before the MLP.
     func encode(_ batch: TowerBatch, rows: [Int32], added: Matrix?) -> Matrix {
         let d = dimension
@@ -83,59 +74,14 @@ public struct Tower: Sendable {
         return sum
     }
 
-    /// Normalised embeddings for `batch`; dropout is applied only when `rng` is given.
-    public func forward(_ batch: TowerBatch, added: Matrix? = nil, rng: inout SplitMix64?) -> (y: Matrix, cache: Cache) {
+    /// Normalised embeddings for `batch` (inference: no dropout).
+    func forward(_ batch: TowerBatch, added: Matrix? = nil) -> Matrix {
         let rows = batch.ids.map(row(of:))
         var y = encode(batch, rows: rows, added: added)
-        var mlpCache: MLP.Cache?
-        if let mlp {
-            let (out, cache) = mlp.forward(y, rng: &rng)
-            y = out
-            mlpCache = cache
-        }
-        let (normalized, norms) = L2Normalize.forward(y)
-        return (normalized, Cache(rows: rows, batch: batch, mlp: mlpCache, output: normalized, norms: norms))
+        if let mlp { y = mlp(y) }
+        return L2Normalize.forward(y).y
     }
 
     /// Inference.
-    public func callAsFunction(_ batch: TowerBatch, added: Matrix? = nil) -> Matrix {
-        var none: SplitMix64? = nil
-        return forward(batch, added: added, rng: &none).y
-    }
-
-    /// Gradients of the tower's parameters.
-    public struct Gradients: Sendable {
-        /// dL/d(sum of encoders): what an added input receives.
-        public var sum: Matrix
-        public var dense: [Matrix]
-    }
-
-    /// Back-propagates dL/dy: id and token rows go into the accumulators, the rest is returned.
-    public func backward(cache: Cache, gradient dy: Matrix, ids idGradients: inout SparseAccumulator,
-                         tokens tokenGradients: inout SparseAccumulator?) -> Gradients {
-        var g = L2Normalize.backward(y: cache.output, norms: cache.norms, gradient: dy)
-        var dense: [Matrix] = []
-        var mlpGradients: [Matrix] = []
-        if let mlp, let mlpCache = cache.mlp {
-            (g, mlpGradients) = mlp.backward(cache: mlpCache, gradient: g)
-        }
-        idGradients.add(ids: cache.rows, g)
-        if tokens != nil, tokenGradients != nil {
-            let d = dimension
-            g.values.withUnsafeBufferPointer { p in
-                for r in 0..<cache.batch.count {
-                    for token in cache.batch.tokens[r] where token.row >= 0 && Int(token.row) < spec.tokenRows {
-                        tokenGradients!.add(token.row, p.baseAddress! + r * d, scale: token.weight)
-                    }
-                }
-            }
-        }
-        if let numeric, cache.batch.numeric.cols == numeric.inputs {
-            let step = numeric.backward(input: cache.batch.numeric, gradient: g)
-            dense += [step.dWeight, step.dBias]
-        } else if let numeric {
-            dense += [Matrix(rows: numeric.inputs, cols: numeric.outputs), Matrix(rows: 1, cols: numeric.outputs)]
-        }
-        return Gradients(sum: g, dense: dense + mlpGradients)
-    }
+    public func callAsFunction(_ batch: TowerBatch, added: Matrix? = nil) -> Matrix { forward(batch, added: added) }
 }

@@ -93,6 +93,8 @@ public struct EpochRecord: Codable, Sendable {
     public var seconds: Double
     /// The validation score (Recall@20), when a validator was given.
     public var validation: Double?
+    /// Wall time of that validation (embedding every user and item, full ranking).
+    public var validationSeconds: Double?
     /// The temperature at the end of the epoch, when it is learned.
     public var temperature: Double?
 }
@@ -109,9 +111,10 @@ public struct TrainingError: Error, CustomStringConvertible {
     }
 }
 
-/// Trains a `TwoTowerModel` on (user, item) pairs with sampled softmax (or CCL) and Adam: lazy
-/// updates for embedding tables, dense updates for the numeric and MLP layers.
-/// Deterministic under the seed: the pair order, initialisation and batches depend on it alone.
+/// Trains a `TwoTowerModel` on (user, item) pairs with a retrieval loss over in-batch and extra
+/// negatives and Adam (lazy for embedding tables, dense for the numeric and MLP layers), every
+/// step on `threads` cores (`TrainingEngine`). Deterministic under the seed and the thread count:
+/// the pair order, initialisation, negatives and every reduction depend on them alone.
 /// Storage-free: pairs, features and histories come in, a validator callback scores a model.
 public struct Trainer {
     public let settings: TrainerSettings
@@ -135,104 +138,77 @@ public struct Trainer {
     ///   - validate: scores a model (higher is better); the best model is returned and training
     ///     stops after `patience` epochs without improvement.
     ///   - onEpoch: called after every epoch with the model and whether it is the best so far.
+    ///   - initial: the model to start from (a warm start) instead of a fresh initialisation; its
+    ///     architecture must be `architecture`.
     /// - Throws: `TrainingError` when the loss is NaN or infinite.
     public func train(pairs: [(Int32, Int32)], architecture: ModelArchitecture, inputs: ModelInputs,
                       validate: ((TwoTowerModel) -> Double)? = nil,
-                      onEpoch: ((EpochRecord, TwoTowerModel, Bool) -> Void)? = nil) throws -> (model: TwoTowerModel, history: [EpochRecord]) {
+                      onEpoch: ((EpochRecord, TwoTowerModel, Bool) -> Void)? = nil,
+                      initial: TwoTowerModel? = nil) throws -> (model: TwoTowerModel, history: [EpochRecord]) {
         let s = settings
-        let userCount = architecture.user.count, itemCount = architecture.item.count
-        let histories = inputs.histories
-        var model = TwoTowerModel(architecture: architecture, seed: s.seed)
-        var optimizer = ModelOptimizer(model: model, learningRate: s.learningRate, weightDecay: s.weightDecay,
-                                       embeddingWeightDecay: s.embeddingWeightDecay)
-        var temperature = s.temperature
+        precondition(initial == nil || initial!.architecture == architecture, "a warm start needs the same architecture")
+        let itemCount = architecture.item.count
+        let engine = TrainingEngine(model: initial ?? TwoTowerModel(architecture: architecture, seed: s.seed), settings: s, inputs: inputs)
         var temperatureAdam = DenseAdam(shapes: [Matrix(rows: 1, cols: 1)], learningRate: s.learningRate)
         var rng = SplitMix64(seed: s.seed &+ 7)
-        let usesDropout = (architecture.user.mlp?.dropout ?? 0) > 0 || (architecture.item.mlp?.dropout ?? 0) > 0
-        var dropoutRNG: SplitMix64? = usesDropout ? SplitMix64(seed: s.seed &+ 13) : nil
         var counts = [Int](repeating: 0, count: itemCount)
         for (_, i) in pairs { counts[Int(i)] += 1 }
         let sampler = NegativeSampler(distribution: s.negativeDistribution, counts: counts)
         var correction = LogQCorrection(counts: counts, examples: pairs.count, batchSize: s.batchSize, extra: sampler,
-                                       extraCount: s.extraNegatives, streaming: s.streamingFrequency, weight: s.logQWeight)
-        let totalSteps = s.epochs * ((pairs.count + s.batchSize - 1) / s.batchSize)
+                                        extraCount: s.extraNegatives, streaming: s.streamingFrequency, weight: s.logQWeight)
+        let batchesPerEpoch = (pairs.count + s.batchSize - 1) / s.batchSize
+        let totalSteps = s.epochs * batchesPerEpoch
         var step = 0
         var order = Array(0..<pairs.count)
         var best: (score: Double, model: TwoTowerModel)?
         var sinceBest = 0
         var records: [EpochRecord] = []
-        let historyLength = model.historyLength
+        let useLogQ = s.logQCorrection
         for epoch in 1...max(s.epochs, 1) {
             let started = Date()
             order.shuffle(using: &rng)
             var total = 0.0, batches = 0
             var start = 0
-            while start < order.count {
-                let batch = order[start..<min(start + s.batchSize, order.count)]
-                start += s.batchSize
-                guard batch.count > 1 else { continue }
-                let userIDs = batch.map { pairs[$0].0 }, itemIDs = batch.map { pairs[$0].1 }
-                step += 1
-                // Candidate columns by item, to mask those the row's user has already interacted with.
-                var columns: [Int32: [Int]] = [:]
-                for (c, item) in itemIDs.enumerated() { columns[item, default: []].append(c) }
-                let userBatch = inputs.userBatch(userIDs, historyLength: historyLength, excluding: itemIDs)
-                let (un, userCache) = model.user.forward(userBatch, added: model.pooledHistory(userBatch), rng: &dropoutRNG)
-                let (vn, itemCache) = model.item.forward(inputs.itemBatch(itemIDs), rng: &dropoutRNG)
-                var extra: SampledSoftmaxLoss.ExtraNegatives?
-                var extraCache: Tower.Cache?
-                if s.extraNegatives > 0 {
-                    let ids = sampler.sample(s.extraNegatives, using: &rng)
-                    let (en, cache) = model.item.forward(inputs.itemBatch(ids), rng: &dropoutRNG)
-                    extra = .init(embeddings: en, ids: ids)
-                    extraCache = cache
-                    for (k, id) in ids.enumerated() { columns[id, default: []].append(itemIDs.count + k) }
+            try pairs.withUnsafeBufferPointer { pairBuffer in
+                while start < order.count {
+                    let batch = order[start..<min(start + s.batchSize, order.count)]
+                    start += s.batchSize
+                    guard batch.count > 1 else { continue }
+                    step += 1
+                    if s.extraNegatives > 0 {
+                        sampler.sample(into: UnsafeMutableBufferPointer(start: engine.extraIDs.pointer, count: s.extraNegatives), using: &rng)
+                    }
+                    engine.assemble(pairs: pairBuffer, order: batch)
+                    if useLogQ {
+                        correction.fill(columns: UnsafeBufferPointer(start: engine.batch.candidates.pointer, count: engine.batch.columns),
+                                        positives: engine.batch.rows, into: engine.logQ.pointer, step: step)
+                    }
+                    let learningRate = s.learningRate * s.schedule.factor(step: step, total: totalSteps, warmup: s.warmupSteps)
+                    let result = engine.step(useLogQ: useLogQ, learningRate: learningRate)
+                    guard result.loss.isFinite else { throw TrainingError(epoch: epoch, step: step, loss: Float(result.loss)) }
+                    if s.learnTemperature, case .sampledSoftmax = s.objective {
+                        // Learned on log τ (so it stays positive), clamped to a sane range.
+                        let t = engine.temperature
+                        var logT = [Matrix(rows: 1, cols: 1, values: [logf(t)])]
+                        temperatureAdam.learningRate = learningRate
+                        temperatureAdam.apply([Matrix(rows: 1, cols: 1, values: [-Float(result.dInverseTemperature) / t])], to: &logT)
+                        engine.temperature = min(max(expf(logT[0].values[0]), 0.01), 1)
+                    }
+                    total += result.loss
+                    batches += 1
                 }
-                let masks = userIDs.map { u in histories.isEmpty ? [] : histories[Int(u)].flatMap { columns[$0] ?? [] } }
-                var logQ: [Float]? = nil
-                if s.logQCorrection {
-                    logQ = correction.values(items: itemIDs, extra: extra?.ids ?? [], step: step)
-                }
-                var dInverseTemperature: Float = 0
-                let result: (loss: Float, dUsers: Matrix, dItems: Matrix, dExtra: Matrix) = switch s.objective {
-                case .sampledSoftmax:
-                    {
-                        let r = SampledSoftmaxLoss(temperature: temperature)
-                            .lossAndGradients(users: un, items: vn, itemIDs: itemIDs, extra: extra, logQ: logQ, maskedColumns: masks)
-                        dInverseTemperature = r.dInverseTemperature
-                        return (r.loss, r.dUsers, r.dItems, r.dExtra)
-                    }()
-                case let .cosineContrastive(margin, weight):
-                    CosineContrastiveLoss(margin: margin, negativeWeight: weight)
-                        .lossAndGradients(users: un, items: vn, itemIDs: itemIDs, extra: extra, maskedColumns: masks)
-                case .bpr:
-                    BPRLoss(temperature: s.temperature).lossAndGradients(users: un, items: vn, itemIDs: itemIDs, extra: extra, maskedColumns: masks)
-                }
-                guard result.loss.isFinite else { throw TrainingError(epoch: epoch, step: step, loss: result.loss) }
-                optimizer.learningRate = s.learningRate * s.schedule.factor(step: step, total: totalSteps, warmup: s.warmupSteps)
-                var gradients = optimizer.backward(model: model, userBatch: userBatch, userCache: userCache, dUsers: result.dUsers,
-                                                   itemCache: itemCache, dItems: result.dItems,
-                                                   extraCache: extraCache, dExtra: extra == nil ? nil : result.dExtra)
-                if s.clipNorm > 0 { gradients.clip(to: s.clipNorm) }
-                optimizer.apply(gradients, to: &model)
-                if s.learnTemperature, case .sampledSoftmax = s.objective {
-                    // Learned on log τ (so it stays positive), clamped to a sane range.
-                    var logT = [Matrix(rows: 1, cols: 1, values: [logf(temperature)])]
-                    temperatureAdam.learningRate = optimizer.learningRate
-                    temperatureAdam.apply([Matrix(rows: 1, cols: 1, values: [-dInverseTemperature / temperature])], to: &logT)
-                    temperature = min(max(expf(logT[0].values[0]), 0.01), 1)
-                }
-                total += Double(result.loss)
-                batches += 1
             }
             let seconds = Date().timeIntervalSince(started)
             var record = EpochRecord(epoch: epoch, loss: total / Double(max(batches, 1)),
                                      examplesPerSecond: Double(pairs.count) / max(seconds, 1e-9), seconds: seconds)
-            if s.learnTemperature { record.temperature = Double(temperature) }
+            if s.learnTemperature { record.temperature = Double(engine.temperature) }
+            let model = engine.model
             var improved = validate == nil
             if let validate {
+                let validationStarted = Date()
                 let score = validate(model)
                 record.validation = score
+                record.validationSeconds = Date().timeIntervalSince(validationStarted)
                 if score > (best?.score ?? -.infinity) {
                     best = (score, model)
                     sinceBest = 0
@@ -246,6 +222,6 @@ public struct Trainer {
             if validate != nil && sinceBest >= s.patience { break }
             if let stop = s.stopAfterEpoch, epoch >= stop { break }
         }
-        return (best?.model ?? model, records)
+        return (best?.model ?? engine.model, records)
     }
 }
