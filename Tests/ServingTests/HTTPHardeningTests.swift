@@ -139,8 +139,10 @@ import Testing
             let port = try #require(client.port)
             // A declared body over the limit is refused from the header alone.
             let lying = try RawConnection(port: port)
-            lying.send("POST /v1/recommendations HTTP/1.1\r\nHost: x\r\nContent-Length: 99999999999\r\n\r\n{\"recent")
-            let big = parse(lying.receiveAll(seconds: 5))
+            // (No body bytes are sent: unread bytes at the server's close could reset the connection
+            // before the answer is read.)
+            lying.send("POST /v1/recommendations HTTP/1.1\r\nHost: x\r\nContent-Length: 99999999999\r\n\r\n")
+            let big = parse(lying.receiveAll(seconds: 3))
             #expect(big.status == 413 && (big.body["error"] as? [String: Any])?["field"] as? String == "body")
             // A client that goes away mid-body is counted as a client abort, not a 5xx.
             let quitter = try RawConnection(port: port)
