@@ -2,12 +2,12 @@
 # Both install the system libraries they need (Debian packages) when missing, then build.
 
 SWIFT ?= swift
-APT_PACKAGES := liblmdb-dev libsqlite3-dev libopenblas-dev
+APT_PACKAGES := liblmdb-dev libsqlite3-dev libblis-pthread-dev
 SUDO := $(shell [ "$$(id -u)" -eq 0 ] || echo sudo)
 
 .PHONY: deps build demo test bench-ingest bench-index clean
 
-## deps: install the -dev packages for LMDB, SQLite and OpenBLAS if any is missing
+## deps: install the -dev packages for LMDB, SQLite and BLIS (BLAS) if any is missing
 deps:
 	@missing=""; \
 	for p in $(APT_PACKAGES); do \

@@ -4,7 +4,7 @@ import PackageDescription
 /// TwoTower: train, index, serve and evaluate two-tower retrieval models in one Swift tool.
 ///
 /// Dependency direction (no cycles, storage never depends on the model):
-///   C modules (CLMDB, CSQLite, COpenBLAS)
+///   C modules (CLMDB, CSQLite, CBLAS: BLIS)
 ///     → safe wrappers (LMDB, SQLite, LinearAlgebra)
 ///     → domain (Store, Ingestion, Synthetic, Randomness)
 ///     → model, index, evaluation
@@ -31,12 +31,12 @@ let package = Package(
         // C libraries, each touched by exactly one Swift wrapper target.
         .systemLibrary(name: "CLMDB", path: "Sources/CLMDB", providers: [.apt(["liblmdb-dev"])]),
         .systemLibrary(name: "CSQLite", path: "Sources/CSQLite", providers: [.apt(["libsqlite3-dev"])]),
-        .systemLibrary(name: "COpenBLAS", path: "Sources/COpenBLAS", providers: [.apt(["libopenblas-dev"])]),
+        .systemLibrary(name: "CBLAS", path: "Sources/CBLAS", providers: [.apt(["libblis-pthread-dev"])]),
 
         // Safe wrappers.
         .target(name: "LMDB", dependencies: ["CLMDB"]),
         .target(name: "SQLite", dependencies: ["CSQLite"]),
-        .target(name: "LinearAlgebra", dependencies: ["COpenBLAS"]),
+        .target(name: "LinearAlgebra", dependencies: ["CBLAS"]),
 
         // Hot scan kernels (AVX2+FMA chosen at run time), always optimised.
         .target(name: "CKernels", cSettings: [.unsafeFlags(["-O3"])]),
@@ -81,7 +81,7 @@ let package = Package(
         .executableTarget(
             name: "twotower",
             dependencies: [
-                "Pipeline", "Settings", "Store", "Ingestion", "Synthetic", "VectorIndex", "Evaluation", "Model", "Serving",
+                "Pipeline", "Settings", "Store", "Ingestion", "Synthetic", "VectorIndex", "Evaluation", "Model", "Serving", "LinearAlgebra",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),

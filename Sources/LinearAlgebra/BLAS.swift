@@ -1,4 +1,5 @@
-import COpenBLAS
+import CBLAS
+import Foundation
 
 /// Whether an operand enters a product as stored or transposed.
 public enum Transpose: Sendable {
@@ -8,7 +9,8 @@ public enum Transpose: Sendable {
     var cblas: CBLAS_TRANSPOSE { self == .none ? CblasNoTrans : CblasTrans }
 }
 
-/// Matrix products through OpenBLAS (`cblas_sgemm`, `cblas_sgemv`) on row-major `Matrix` values.
+/// Matrix products through BLIS's CBLAS interface (`cblas_sgemm`, `cblas_sgemv`) on row-major
+/// `Matrix` values.
 ///
 /// Shapes are checked before calling BLAS, because BLAS itself reads out of bounds on a mismatch.
 public enum BLAS {
@@ -86,10 +88,56 @@ public enum BLAS {
         }
     }
 
-    /// How many threads OpenBLAS uses for one product. Set it to 1 when the caller already runs
+    /// How many threads BLIS uses for one product. Set it to 1 when the caller already runs
     /// products on several threads, so the two levels do not oversubscribe the cores.
     public static var threads: Int {
-        get { Int(openblas_get_num_threads()) }
-        set { openblas_set_num_threads(Int32(newValue)) }
+        get { Int(bli_thread_get_num_threads()) }
+        set { bli_thread_set_num_threads(dim_t(newValue)) }
+    }
+
+    /// The kernel set BLIS runs (`skx`, `zen3`, `haswell`, `generic`, …).
+    public static var kernels: String { String(cString: bli_arch_string(bli_arch_query_id())) }
+
+    /// Chooses BLIS's kernels and thread count for this machine; call it first thing in a
+    /// program, while it has one thread (it sets an environment variable BLIS reads once, at its
+    /// first product). BLIS picks its kernels by CPU model and falls back to slow generic code on
+    /// CPUs newer than the library (a Zen 5 under Debian 12's BLIS 0.9); this picks them by what
+    /// the CPU can do instead: the AVX-512 kernels (`skx`) with AVX-512 F/DQ/BW/VL, the AVX2 ones
+    /// (`zen3` on AMD, `haswell` elsewhere) with AVX2 and FMA. `BLIS_ARCH_TYPE` set by the user
+    /// wins. Products then use every core (`threads`) unless told otherwise.
+    public static func selectKernels() {
+        if ProcessInfo.processInfo.environment["BLIS_ARCH_TYPE"] == nil, let choice = CPUFeatures.current.blisKernels {
+            setenv("BLIS_ARCH_TYPE", choice, 0)
+        }
+        if ProcessInfo.processInfo.environment["BLIS_NUM_THREADS"] == nil {
+            threads = ProcessInfo.processInfo.activeProcessorCount
+        }
+    }
+}
+
+/// What the CPU's vector units can do, from `cpuid`.
+public struct CPUFeatures: Sendable {
+    public var avx2 = false, fma = false, avx512 = false
+    public var amd = false
+
+    public static let current: CPUFeatures = {
+        var f = CPUFeatures()
+        #if arch(x86_64)
+        let text = (try? String(contentsOfFile: "/proc/cpuinfo", encoding: .utf8)) ?? ""
+        guard let flagsLine = text.split(separator: "\n").first(where: { $0.hasPrefix("flags") }) else { return f }
+        let flags = Set(flagsLine.split(separator: " ").map(String.init))
+        f.avx2 = flags.contains("avx2")
+        f.fma = flags.contains("fma")
+        f.avx512 = ["avx512f", "avx512dq", "avx512bw", "avx512vl"].allSatisfy(flags.contains)
+        f.amd = text.contains("AuthenticAMD")
+        #endif
+        return f
+    }()
+
+    /// The BLIS kernel set for these features, or nil to let BLIS decide.
+    public var blisKernels: String? {
+        if avx512 { return "skx" }
+        if avx2 && fma { return amd ? "zen3" : "haswell" }
+        return nil
     }
 }

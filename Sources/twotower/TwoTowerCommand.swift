@@ -3,6 +3,7 @@
 #endif
 import ArgumentParser
 import Foundation
+import LinearAlgebra
 
 /// The `twotower` tool: every job of the retrieval pipeline as a subcommand.
 @main
@@ -25,6 +26,8 @@ struct TwoTowerCommand: AsyncParsableCommand {
     static func main() async {
         // Progress lines reach a log file or pipe as they are printed, not when a buffer fills.
         setvbuf(stdout, nil, _IOLBF, 0)
+        // While the process has one thread: the BLAS kernels for this CPU, every core for products.
+        BLAS.selectKernels()
         // A bad command line is a usage error (the message, the usage, exit 64); anything that goes
         // wrong once the command runs is a runtime failure (the message alone, exit 1).
         var command: ParsableCommand
