@@ -31,6 +31,15 @@ void tt_softmax_xent_row(float *scores, size_t n, size_t positive, float inverse
 void tt_softmax_xent_row_portable(float *scores, size_t n, size_t positive, float inverse_t, const float *logq,
                                   float scale, double *loss, double *dinverse);
 
+/// One Adam (AdamW) step on n parameters: with gj = g[j]·scale, m ← β1 m + (1−β1) gj,
+/// v ← β2 v + (1−β2) gj², w ← w − decay·w − rate · m / (√v + ε). `rate` is the bias-corrected
+/// step size, `decay` the learning rate times the decoupled weight decay. w, m, v, g must not overlap.
+void tt_adam_row(float *w, float *m, float *v, const float *g, size_t n, float scale, float beta1, float beta2,
+                 float epsilon, float rate, float decay);
+
+/// y ← y + a·x over n floats (x and y must not overlap).
+void tt_axpy(size_t n, float a, const float *x, float *y);
+
 /// Which implementation runs: 2 = AVX2+FMA, 0 = portable C.
 int tt_kernel_level(void);
 

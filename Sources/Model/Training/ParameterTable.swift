@@ -1,3 +1,4 @@
+import CKernels
 import Foundation
 import LinearAlgebra
 
@@ -48,16 +49,13 @@ final class ParameterTable: @unchecked Sendable {
         let part = parts[index]
         let d = dimension
         let w = weights.pointer, m = first.pointer, v = second.pointer
-        for s in 0..<part.count {
-            let base = Int(part.ids[s]) * d
-            let g = part.values.pointer + s * d
-            for j in 0..<d {
-                let gj = g[j] * scale
-                m[base + j] = beta1 * m[base + j] + (1 - beta1) * gj
-                v[base + j] = beta2 * v[base + j] + (1 - beta2) * gj * gj
-                if weightDecay > 0 { w[base + j] -= learningRate * weightDecay * w[base + j] }
-                w[base + j] -= rate * m[base + j] / (v[base + j].squareRoot() + epsilon)
-            }
+        let decay = learningRate * weightDecay
+        // In row order (the part's slots, scanned), so the weights and moments stream through
+        // memory instead of being read at random; a step touches most rows of a table whose
+        // history encoder reads it.
+        part.forEachRow { row, g in
+            let base = Int(row) * d
+            tt_adam_row(w + base, m + base, v + base, g, d, scale, beta1, beta2, epsilon, rate, decay)
         }
         part.clear()
     }
@@ -99,8 +97,21 @@ final class GradientPart: @unchecked Sendable {
 
     /// Adds `scale · g` to row `row`.
     @inline(__always) func add(_ row: Int32, _ g: UnsafePointer<Float>, scale: Float = 1) {
-        let out = self.row(row)
-        for j in 0..<dimension { out[j] += scale * g[j] }
+        tt_axpy(dimension, scale, g, self.row(row))
+    }
+
+    /// Calls `body(row, gradient)` for every touched row, in row order.
+    @inline(__always) func forEachRow(_ body: (Int32, UnsafePointer<Float>) -> Void) {
+        if count * 8 < range.count {
+            // Few rows: visit them by id, sorted, rather than scanning the range.
+            let sorted = (0..<count).map { ids[$0] }.sorted()
+            for row in sorted { body(row, values.pointer + Int(slots[Int(row)]) * dimension) }
+            return
+        }
+        for row in range {
+            let s = slots[row]
+            if s >= 0 { body(Int32(row), values.pointer + Int(s) * dimension) }
+        }
     }
 
     func squaredNorm() -> Double {

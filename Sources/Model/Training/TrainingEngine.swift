@@ -1,3 +1,4 @@
+import CKernels
 import Foundation
 import LinearAlgebra
 import Randomness
@@ -306,8 +307,7 @@ final class TrainingEngine: @unchecked Sendable {
             for k in start..<(start + Int(batch.windowLength[j])) {
                 let row = historyRow(history[k])
                 guard row >= 0 else { continue }
-                let src = w + Int(row) * d
-                for c in 0..<d { out[c] += src[c] }
+                tt_axpy(d, 1, w + Int(row) * d, out)
             }
         }
     }
@@ -341,8 +341,7 @@ final class TrainingEngine: @unchecked Sendable {
                 let r = Int(batch.rowsOfSlot[i])
                 let n = Int(batch.windowLength[j]) - Int(batch.targetCount[r])
                 guard n > 0 else { continue }
-                let g = userRaw.pointer + r * d, inverse = 1 / Float(n)
-                for k in 0..<d { out[k] += g[k] * inverse }
+                tt_axpy(d, 1 / Float(n), userRaw.pointer + r * d, out)
             }
         }
     }

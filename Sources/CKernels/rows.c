@@ -1,0 +1,60 @@
+// Row kernels of the training step's sparse updates: Adam on one table row and y += a·x, the two
+// loops the step runs most often on d-wide rows. `restrict` lets the compiler vectorise them;
+// an AVX-512 or AVX2+FMA build is chosen at run time.
+#include "tt_kernels.h"
+#include <math.h>
+
+#define ADAM_BODY                                                                          \
+    for (size_t j = 0; j < n; j++) {                                                       \
+        float gj = g[j] * scale;                                                           \
+        float mj = beta1 * m[j] + (1 - beta1) * gj;                                        \
+        float vj = beta2 * v[j] + (1 - beta2) * gj * gj;                                   \
+        m[j] = mj;                                                                         \
+        v[j] = vj;                                                                         \
+        float wj = w[j] - decay * w[j];                                                    \
+        w[j] = wj - rate * mj / (sqrtf(vj) + epsilon);                                     \
+    }
+
+#define AXPY_BODY for (size_t j = 0; j < n; j++) y[j] += a * x[j];
+
+static void adam_portable(float *restrict w, float *restrict m, float *restrict v, const float *restrict g, size_t n,
+                          float scale, float beta1, float beta2, float epsilon, float rate, float decay) { ADAM_BODY }
+
+static void axpy_portable(size_t n, float a, const float *restrict x, float *restrict y) { AXPY_BODY }
+
+#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
+__attribute__((target("avx2,fma")))
+static void adam_avx2(float *restrict w, float *restrict m, float *restrict v, const float *restrict g, size_t n,
+                      float scale, float beta1, float beta2, float epsilon, float rate, float decay) { ADAM_BODY }
+
+__attribute__((target("avx2,fma")))
+static void axpy_avx2(size_t n, float a, const float *restrict x, float *restrict y) { AXPY_BODY }
+
+__attribute__((target("avx512f,avx512vl,prefer-vector-width=512")))
+static void adam_avx512(float *restrict w, float *restrict m, float *restrict v, const float *restrict g, size_t n,
+                        float scale, float beta1, float beta2, float epsilon, float rate, float decay) { ADAM_BODY }
+
+__attribute__((target("avx512f,avx512vl,prefer-vector-width=512")))
+static void axpy_avx512(size_t n, float a, const float *restrict x, float *restrict y) { AXPY_BODY }
+
+// 2: AVX-512 (F, VL), 1: AVX2 and FMA, 0: neither.
+static int rows_level(void) {
+    static int cached = -1;
+    if (cached < 0) {
+        __builtin_cpu_init();
+        cached = __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512vl") ? 2
+               : __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") ? 1 : 0;
+    }
+    return cached;
+}
+#define DISPATCH(name, ...) do { int l = rows_level(); if (l == 2) name##_avx512(__VA_ARGS__); else if (l == 1) name##_avx2(__VA_ARGS__); else name##_portable(__VA_ARGS__); } while (0)
+#else
+#define DISPATCH(name, ...) name##_portable(__VA_ARGS__)
+#endif
+
+void tt_adam_row(float *w, float *m, float *v, const float *g, size_t n, float scale, float beta1, float beta2,
+                 float epsilon, float rate, float decay) {
+    DISPATCH(adam, w, m, v, g, n, scale, beta1, beta2, epsilon, rate, decay);
+}
+
+void tt_axpy(size_t n, float a, const float *x, float *y) { DISPATCH(axpy, n, a, x, y); }
