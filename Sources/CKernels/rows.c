@@ -58,3 +58,68 @@ void tt_adam_row(float *w, float *m, float *v, const float *g, size_t n, float s
 }
 
 void tt_axpy(size_t n, float a, const float *x, float *y) { DISPATCH(axpy, n, a, x, y); }
+
+// Sums of many d-wide rows into one: out = Σ_i scale_i · source_i (contributions) or
+// out = Σ_i table[row_i] (gathered rows; negative rows skipped). The output is kept in
+// registers, 64 floats at a time, across all the inputs, and written once.
+#define SUM_BODY(LOAD_SRC, SCALE)                                                                   \
+    size_t c0 = 0;                                                                                 \
+    for (; c0 + 64 <= d; c0 += 64) {                                                               \
+        /* A fixed width, so the accumulators stay in registers. */                                \
+        float acc[64] = {0};                                                                       \
+        for (size_t i = 0; i < n; i++) {                                                           \
+            const float *src = LOAD_SRC;                                                           \
+            if (!src) continue;                                                                    \
+            float s = SCALE;                                                                       \
+            src += c0;                                                                             \
+            for (size_t j = 0; j < 64; j++) acc[j] += s * src[j];                                  \
+        }                                                                                          \
+        for (size_t j = 0; j < 64; j++) out[c0 + j] = acc[j];                                      \
+    }                                                                                              \
+    if (c0 < d) {                                                                                  \
+        size_t w = d - c0;                                                                         \
+        float acc[64] = {0};                                                                       \
+        for (size_t i = 0; i < n; i++) {                                                           \
+            const float *src = LOAD_SRC;                                                           \
+            if (!src) continue;                                                                    \
+            float s = SCALE;                                                                       \
+            src += c0;                                                                             \
+            for (size_t j = 0; j < w; j++) acc[j] += s * src[j];                                   \
+        }                                                                                          \
+        for (size_t j = 0; j < w; j++) out[c0 + j] = acc[j];                                       \
+    }
+
+#define CONTRIBUTION_SRC (items[i].source)
+#define CONTRIBUTION_SCALE (items[i].scale)
+#define TABLE_SRC (rows[i] >= 0 ? table + (size_t)rows[i] * d : (const float *)0)
+#define TABLE_SCALE 1.0f
+
+static void sum_contributions_portable(float *restrict out, size_t d, const tt_contribution *restrict items, size_t n) {
+    SUM_BODY(CONTRIBUTION_SRC, CONTRIBUTION_SCALE)
+}
+static void sum_rows_portable(float *restrict out, size_t d, const float *restrict table, const int32_t *restrict rows, size_t n) {
+    SUM_BODY(TABLE_SRC, TABLE_SCALE)
+}
+
+#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
+__attribute__((target("avx2,fma")))
+static void sum_contributions_avx2(float *restrict out, size_t d, const tt_contribution *restrict items, size_t n) {
+    SUM_BODY(CONTRIBUTION_SRC, CONTRIBUTION_SCALE)
+}
+__attribute__((target("avx2,fma")))
+static void sum_rows_avx2(float *restrict out, size_t d, const float *restrict table, const int32_t *restrict rows, size_t n) {
+    SUM_BODY(TABLE_SRC, TABLE_SCALE)
+}
+__attribute__((target("avx512f,avx512vl,prefer-vector-width=512")))
+static void sum_contributions_avx512(float *restrict out, size_t d, const tt_contribution *restrict items, size_t n) {
+    SUM_BODY(CONTRIBUTION_SRC, CONTRIBUTION_SCALE)
+}
+__attribute__((target("avx512f,avx512vl,prefer-vector-width=512")))
+static void sum_rows_avx512(float *restrict out, size_t d, const float *restrict table, const int32_t *restrict rows, size_t n) {
+    SUM_BODY(TABLE_SRC, TABLE_SCALE)
+}
+#endif
+
+void tt_sum_contributions(float *out, size_t d, const tt_contribution *items, size_t n) { DISPATCH(sum_contributions, out, d, items, n); }
+
+void tt_sum_rows(float *out, size_t d, const float *table, const int32_t *rows, size_t n) { DISPATCH(sum_rows, out, d, table, rows, n); }

@@ -59,29 +59,33 @@ struct GradientTests {
         #expect(abs(masked.loss) < 1e-6)
     }
 
-    @Test func gradientPartsSumRepeatedRowsAndOnlyTheirOwnRange() {
+    @Test func contributionsSumByRowInListOrder() {
         let table = ParameterTable(EmbeddingTable(weights: Matrix(rows: 10, cols: 2)), parts: 2)
-        #expect(table.parts.map(\.range) == [0..<5, 5..<10])
-        #expect((0..<10).map { table.part(of: Int32($0)) } == [0, 0, 0, 0, 0, 1, 1, 1, 1, 1])
         let g: [Float] = [1, 1, 2, 2, 3, 3]
         g.withUnsafeBufferPointer { p in
-            table.parts[0].add(4, p.baseAddress!)
-            table.parts[0].add(2, p.baseAddress! + 2)
-            table.parts[0].add(4, p.baseAddress! + 4)
+            table.lists[1].add(4, p.baseAddress! + 4)          // 3, 3
+            table.lists[0].add(4, p.baseAddress!)              // 1, 1
+            table.lists[0].add(2, p.baseAddress! + 2, scale: 2)  // 4, 4
+            table.index()
+            var out: [Float] = [0, 0]
+            #expect(out.withUnsafeMutableBufferPointer { table.gradient(row: 4, into: $0.baseAddress!) } && out == [4, 4])
+            #expect(out.withUnsafeMutableBufferPointer { table.gradient(row: 2, into: $0.baseAddress!) } && out == [4, 4])
+            #expect(!out.withUnsafeMutableBufferPointer { table.gradient(row: 3, into: $0.baseAddress!) })
+            #expect(table.squaredNorm(range: 0..<5) == 64 && table.squaredNorm(range: 5..<10) == 0)
         }
-        #expect(table.parts[0].count == 2 && Array(UnsafeBufferPointer(start: table.parts[0].values.pointer, count: 4)) == [4, 4, 2, 2])
-        #expect(table.squaredNorm() == 40)
     }
 
     @Test func lazyAdamFollowsItsFormulaAndTouchesOnlyGivenRows() {
         let table = ParameterTable(EmbeddingTable(weights: Matrix([[1, 1], [5, 5]])), parts: 1)
         let g: [Float] = [0.5, -2]
-        g.withUnsafeBufferPointer { table.parts[0].add(0, $0.baseAddress!) }
-        table.apply(part: 0, learningRate: 0.1, rate: adamRate(learningRate: 0.1, beta1: 0.9, beta2: 0.999, step: 1), weightDecay: 0, scale: 1)
+        g.withUnsafeBufferPointer { p in
+            table.lists[0].add(0, p.baseAddress!)
+            table.index()
+            table.apply(range: 0..<2, learningRate: 0.1, rate: adamRate(learningRate: 0.1, beta1: 0.9, beta2: 0.999, step: 1), weightDecay: 0, scale: 1)
+        }
         // First step: m̂ = g, v̂ = g², so the update is lr · g / (|g| + ε) = ±lr.
         let w = table.weights.array
         #expect(abs(w[0] - 0.9) < 1e-5 && abs(w[1] - 1.1) < 1e-5)
         #expect(w[2] == 5 && w[3] == 5)
-        #expect(table.parts[0].count == 0, "applying empties the part")
     }
 }

@@ -1,6 +1,7 @@
 #ifndef TT_KERNELS_H
 #define TT_KERNELS_H
 #include <stddef.h>
+#include <stdint.h>
 
 /// Scores of one query against n vectors stored contiguously (row-major, dimension d):
 /// out[i] = <query, vectors[i]>. Vectors need no alignment.
@@ -39,6 +40,18 @@ void tt_adam_row(float *w, float *m, float *v, const float *g, size_t n, float s
 
 /// y ← y + a·x over n floats (x and y must not overlap).
 void tt_axpy(size_t n, float a, const float *x, float *y);
+
+/// One gradient contribution to a table row: `scale` times the d floats at `source`.
+typedef struct {
+    const float *source;
+    float scale;
+} tt_contribution;
+
+/// out[0..<d] = Σ_i items[i].scale · items[i].source[0..<d] (a NULL source adds nothing).
+void tt_sum_contributions(float *out, size_t d, const tt_contribution *items, size_t n);
+
+/// out[0..<d] = Σ_i table[rows[i]·d ..< rows[i]·d + d] over the rows ≥ 0 (a gather and sum).
+void tt_sum_rows(float *out, size_t d, const float *table, const int32_t *rows, size_t n);
 
 /// Which implementation runs: 2 = AVX2+FMA, 0 = portable C.
 int tt_kernel_level(void);

@@ -3,16 +3,25 @@ import Foundation
 import LinearAlgebra
 
 /// A table of trainable rows during training (ids, tokens, history weights), held in buffers the
-/// step's threads read and update in place, with its Adam moments, and the rows a step touched as
-/// sparse gradients split by row range: part t owns rows `range(t)`, so parts are written, summed
-/// and applied by their own thread with no locks, and the same thread count gives the same bits.
+/// step's threads read and update in place, with its Adam moments.
+///
+/// A step's gradient for the table is never written out row by row: the step's threads record
+/// *contributions* (a table row, a pointer to a d-wide gradient in a step workspace, a scale),
+/// each thread into its own list; `index` sorts them by row (a counting sort: the lists in
+/// thread order, each in the order it was filled), and `apply` then walks rows in order, sums
+/// each row's contributions into a small buffer that stays in cache and takes the Adam step on
+/// it at once. The gradient sources are small and hot (one row per distinct user or candidate);
+/// the table and its moments stream through memory once. Same inputs and thread count, same bits.
 final class ParameterTable: @unchecked Sendable {
     let rows: Int
     let dimension: Int
     let weights: Buffer<Float>
     private let first: Buffer<Float>
     private let second: Buffer<Float>
-    let parts: [GradientPart]
+    let lists: [ContributionList]
+    /// CSR of the contributions by row: those of row r are `order[rowStart[r] ..< rowStart[r + 1]]`.
+    private let rowStart: Buffer<Int32>
+    private var order: Buffer<ContributionList.Entry>
 
     init(_ table: EmbeddingTable, parts: Int) {
         rows = table.count
@@ -20,8 +29,9 @@ final class ParameterTable: @unchecked Sendable {
         weights = Buffer(table.weights.values)
         first = Buffer(count: table.weights.values.count, repeating: 0)
         second = Buffer(count: table.weights.values.count, repeating: 0)
-        let shared = Buffer<Int32>(count: max(rows, 1), repeating: -1)
-        self.parts = (0..<parts).map { GradientPart(slots: shared, dimension: table.dimension, range: Parallel.range($0, of: parts, count: table.count)) }
+        lists = (0..<parts).map { _ in ContributionList() }
+        rowStart = Buffer(count: rows + 1, repeating: 0)
+        order = Buffer(count: 1_024, repeating: ContributionList.Entry(source: nil, scale: 0))
     }
 
     /// The table as the model's value type (a copy).
@@ -29,110 +39,94 @@ final class ParameterTable: @unchecked Sendable {
         EmbeddingTable(weights: Matrix(rows: rows, cols: dimension, values: weights.array))
     }
 
-    /// The part that owns row `row`.
-    @inline(__always) func part(of row: Int32) -> Int {
-        // Ranges are Parallel.range's: the part is the largest t with t·rows/parts ≤ row.
-        let t = parts.count
-        var p = Int(row) * t / max(rows, 1)
-        while p + 1 < t && parts[p + 1].range.lowerBound <= Int(row) { p += 1 }
-        while p > 0 && parts[p].range.lowerBound > Int(row) { p -= 1 }
-        return p
+    /// Sorts the step's contributions by row (call once every list is filled).
+    func index() {
+        let counts = rowStart.pointer
+        counts.update(repeating: 0, count: rows + 1)
+        var total = 0
+        for list in lists {
+            for i in 0..<list.count { counts[Int(list.rows[i]) + 1] += 1 }
+            total += list.count
+        }
+        for r in 0..<rows { counts[r + 1] += counts[r] }
+        if total > order.count { order = Buffer(count: max(total, order.count * 2), repeating: ContributionList.Entry(source: nil, scale: 0)) }
+        // Fill with a moving cursor per row, then restore the starts.
+        for list in lists {
+            for i in 0..<list.count {
+                let r = Int(list.rows[i])
+                order[Int(counts[r])] = list.entries[i]
+                counts[r] += 1
+            }
+        }
+        for r in stride(from: rows, to: 0, by: -1) { counts[r] = counts[r - 1] }
+        counts[0] = 0
     }
 
-    /// Σ g² over the step's gradients (for clipping).
-    func squaredNorm() -> Double { parts.reduce(0) { $0 + $1.squaredNorm() } }
+    /// Row `row`'s gradient (the sum of its contributions, scaled by `scale`) into `out`;
+    /// false when the step did not touch the row.
+    @inline(__always) func gradient(row: Int, into out: UnsafeMutablePointer<Float>) -> Bool {
+        let start = Int(rowStart[row]), end = Int(rowStart[row + 1])
+        guard end > start else { return false }
+        tt_sum_contributions(out, dimension, order.pointer + start, end - start)
+        return true
+    }
 
-    /// One lazy Adam step of part `part` on the rows it touched, scaled by `scale` (clipping),
-    /// then empties the part. `rate` is the bias-corrected step size.
-    func apply(part index: Int, learningRate: Float, rate: Float, weightDecay: Float, scale: Float,
+    /// Σ g² over rows `range` (for clipping).
+    func squaredNorm(range: Range<Int>) -> Double {
+        let g = UnsafeMutablePointer<Float>.allocate(capacity: dimension)
+        defer { g.deallocate() }
+        var total = 0.0
+        for r in range where gradient(row: r, into: g) {
+            for j in 0..<dimension { total += Double(g[j] * g[j]) }
+        }
+        return total
+    }
+
+    /// One lazy Adam step on the touched rows of `range`, in row order, gradients scaled by
+    /// `scale` (clipping). `rate` is the bias-corrected step size.
+    func apply(range: Range<Int>, learningRate: Float, rate: Float, weightDecay: Float, scale: Float,
                beta1: Float = 0.9, beta2: Float = 0.999, epsilon: Float = 1e-8) {
-        let part = parts[index]
         let d = dimension
         let w = weights.pointer, m = first.pointer, v = second.pointer
         let decay = learningRate * weightDecay
-        // In row order (the part's slots, scanned), so the weights and moments stream through
-        // memory instead of being read at random; a step touches most rows of a table whose
-        // history encoder reads it.
-        part.forEachRow { row, g in
-            let base = Int(row) * d
+        let g = UnsafeMutablePointer<Float>.allocate(capacity: d)
+        defer { g.deallocate() }
+        for r in range where gradient(row: r, into: g) {
+            let base = r * d
             tt_adam_row(w + base, m + base, v + base, g, d, scale, beta1, beta2, epsilon, rate, decay)
         }
-        part.clear()
     }
+
+    /// Forgets the step's contributions.
+    func clear() { for list in lists { list.clear() } }
 }
 
-/// The rows of one range of a table that a step touched, with their summed gradients. Slots are
-/// shared with the other parts (each writes only the slots of its own rows); values grow once to
-/// the largest step seen and are then reused.
-final class GradientPart: @unchecked Sendable {
-    let range: Range<Int>
-    let dimension: Int
-    private let slots: Buffer<Int32>
-    private(set) var ids: Buffer<Int32>
-    private(set) var values: Buffer<Float>
+/// The gradient contributions one thread records for one table in a step: a row, a pointer to
+/// `dimension` floats in a step workspace (valid until the step's Adam phase), and a scale.
+/// Grows once to the largest step seen, then is reused.
+final class ContributionList: @unchecked Sendable {
+    typealias Entry = tt_contribution
+
+    private(set) var rows = Buffer<Int32>(count: 1_024, repeating: 0)
+    private(set) var entries = Buffer<Entry>(count: 1_024, repeating: Entry(source: nil, scale: 0))
     private(set) var count = 0
 
-    init(slots: Buffer<Int32>, dimension: Int, range: Range<Int>) {
-        self.slots = slots
-        self.dimension = dimension
-        self.range = range
-        let initial = min(max(range.count, 1), 1_024)
-        ids = Buffer(count: initial, repeating: 0)
-        values = Buffer(count: initial * dimension, repeating: 0)
+    @inline(__always) func add(_ row: Int32, _ source: UnsafePointer<Float>, scale: Float = 1) {
+        if count == rows.count { grow() }
+        rows[count] = row
+        entries[count] = Entry(source: source, scale: scale)
+        count += 1
     }
 
-    /// The gradient row of table row `row` (which this part owns), zeroed when first touched.
-    @inline(__always) func row(_ row: Int32) -> UnsafeMutablePointer<Float> {
-        var s = Int(slots[Int(row)])
-        if s < 0 {
-            if count == ids.count { grow() }
-            s = count
-            slots[Int(row)] = Int32(s)
-            ids[s] = row
-            (values.pointer + s * dimension).update(repeating: 0, count: dimension)
-            count += 1
-        }
-        return values.pointer + s * dimension
-    }
-
-    /// Adds `scale · g` to row `row`.
-    @inline(__always) func add(_ row: Int32, _ g: UnsafePointer<Float>, scale: Float = 1) {
-        tt_axpy(dimension, scale, g, self.row(row))
-    }
-
-    /// Calls `body(row, gradient)` for every touched row, in row order.
-    @inline(__always) func forEachRow(_ body: (Int32, UnsafePointer<Float>) -> Void) {
-        if count * 8 < range.count {
-            // Few rows: visit them by id, sorted, rather than scanning the range.
-            let sorted = (0..<count).map { ids[$0] }.sorted()
-            for row in sorted { body(row, values.pointer + Int(slots[Int(row)]) * dimension) }
-            return
-        }
-        for row in range {
-            let s = slots[row]
-            if s >= 0 { body(Int32(row), values.pointer + Int(s) * dimension) }
-        }
-    }
-
-    func squaredNorm() -> Double {
-        var total: Float = 0
-        for i in 0..<(count * dimension) { total += values[i] * values[i] }
-        return Double(total)
-    }
-
-    /// Forgets the touched rows (their slots back to −1).
-    func clear() {
-        for s in 0..<count { slots[Int(ids[s])] = -1 }
-        count = 0
-    }
+    func clear() { count = 0 }
 
     private func grow() {
-        let capacity = ids.count * 2
-        let newIDs = Buffer<Int32>(count: capacity, repeating: 0)
-        newIDs.pointer.update(from: ids.pointer, count: count)
-        let newValues = Buffer<Float>(count: capacity * dimension, repeating: 0)
-        newValues.pointer.update(from: values.pointer, count: count * dimension)
-        ids = newIDs
-        values = newValues
+        let capacity = rows.count * 2
+        let newRows = Buffer<Int32>(count: capacity, repeating: 0)
+        newRows.pointer.update(from: rows.pointer, count: count)
+        let newEntries = Buffer<Entry>(count: capacity, repeating: Entry(source: nil, scale: 0))
+        newEntries.pointer.update(from: entries.pointer, count: count)
+        rows = newRows
+        entries = newEntries
     }
 }

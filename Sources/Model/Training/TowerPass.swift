@@ -123,22 +123,22 @@ struct TowerPass: Sendable {
         return gradients + mlpGradients
     }
 
-    /// Adds the id-row and token gradients of rows `range` (dL/d(encoders' sum) in `g`) into the
-    /// parts of the id and token tables that part `part` owns.
-    func scatter(entities: UnsafePointer<Int32>, range: Range<Int>, gradient g: UnsafePointer<Float>, part: Int) {
+    /// Records the id-row and token gradients of rows `range` (dL/d(encoders' sum) in `g`) as
+    /// contributions in list `part` of the id and token tables.
+    func collect(entities: UnsafePointer<Int32>, range: Range<Int>, gradient g: UnsafePointer<Float>, part: Int) {
         let d = self.d
-        let idPart = ids.parts[part]
+        let idList = ids.lists[part]
         for r in range {
             let row = self.row(entities[r])
-            if row >= 0 && idPart.range.contains(Int(row)) { idPart.add(row, g + r * d) }
+            if row >= 0 { idList.add(row, g + r * d) }
         }
         guard let tokens, let features else { return }
-        let tokenPart = tokens.parts[part]
+        let tokenList = tokens.lists[part]
         for r in range {
             let e = Int(entities[r])
             guard e >= 0 && e < features.tokens.count else { continue }
-            for token in features.tokens[e] where token.row >= 0 && tokenPart.range.contains(Int(token.row)) {
-                tokenPart.add(token.row, g + r * d, scale: token.weight)
+            for token in features.tokens[e] where token.row >= 0 && Int(token.row) < tokens.rows {
+                tokenList.add(token.row, g + r * d, scale: token.weight)
             }
         }
     }

@@ -40,6 +40,8 @@ final class TrainingEngine: @unchecked Sendable {
     let scores: Buffer<Float>
     let logQ: Buffer<Float>
     let extraIDs: Buffer<Int32>
+    /// Learned history weights: each row's dL/dlogit per window item.
+    let logitGradients: Buffer<Float>
 
     init(model: TwoTowerModel, settings: TrainerSettings, inputs: ModelInputs) {
         self.settings = settings
@@ -73,6 +75,7 @@ final class TrainingEngine: @unchecked Sendable {
         scores = Buffer(count: b * (b + n), repeating: 0)
         logQ = Buffer(count: b + n, repeating: 0)
         extraIDs = Buffer(count: max(n, 1), repeating: 0)
+        logitGradients = Buffer(count: (model.architecture.history?.hasLearnedWeights ?? false) ? b * model.historyLength : 1, repeating: 0)
     }
 
     var d: Int { architecture.user.dimension }
@@ -213,15 +216,23 @@ final class TrainingEngine: @unchecked Sendable {
             _ = Parallel.map(parts: T) { t in self.sumSlotGradients(slots: Parallel.range(t, of: T, count: self.batch.distinct)) }
         }
 
-        // 6: every sparse gradient by the thread owning its rows, then the norm for clipping.
-        let norms = Parallel.map(parts: T) { t -> Double in
-            userPass.scatter(entities: self.batch.users.pointer, range: 0..<rows, gradient: self.userRaw.pointer, part: t)
-            itemPass.scatter(entities: self.batch.candidates.pointer, range: 0..<columns, gradient: self.itemRaw.pointer, part: t)
+        // 6: every sparse gradient recorded as contributions (each thread its own sources), then
+        // indexed by row, table by table.
+        _ = Parallel.map(parts: T) { t in
+            let rowRange = Parallel.range(t, of: T, count: rows), columnRange = Parallel.range(t, of: T, count: columns)
+            userPass.collect(entities: self.batch.users.pointer, range: rowRange, gradient: self.userRaw.pointer, part: t)
+            itemPass.collect(entities: self.batch.candidates.pointer, range: columnRange, gradient: self.itemRaw.pointer, part: t)
             if self.historyLength > 0 {
-                if learned { self.scatterLearned(rows: rows, part: t) } else { self.scatterWindows(rows: rows, part: t) }
+                if learned { self.collectLearned(rows: rowRange, part: t) } else {
+                    self.collectWindows(slots: Parallel.range(t, of: T, count: self.batch.distinct), rows: rowRange, part: t)
+                }
             }
-            return self.tables.reduce(0) { $0 + $1.parts[t].squaredNorm() }
         }
+        let tables = self.tables
+        _ = Parallel.map(parts: T) { t in for (i, table) in tables.enumerated() where i % T == t { table.index() } }
+        let norms: [Double] = settings.clipNorm > 0
+            ? Parallel.map(parts: T) { t in tables.reduce(0) { $0 + $1.squaredNorm(range: Parallel.range(t, of: T, count: $1.rows)) } }
+            : []
         return Gradients(result: StepResult(loss: lossParts.reduce(0) { $0 + $1.0 } / Double(rows), dInverseTemperature: lossParts.reduce(0) { $0 + $1.1 }),
                          userDense: sum(denseGradients.map(\.user)), itemDense: sum(denseGradients.map(\.item)),
                          sparseSquaredNorm: norms.reduce(0, +))
@@ -242,11 +253,14 @@ final class TrainingEngine: @unchecked Sendable {
         }
         let rate = adamRate(learningRate: learningRate, beta1: 0.9, beta2: 0.999, step: step)
         let clipScale = clip
+        let tables = self.tables
         _ = Parallel.map(parts: T) { t in
-            for table in self.tables {
-                table.apply(part: t, learningRate: learningRate, rate: rate, weightDecay: self.settings.embeddingWeightDecay, scale: clipScale)
+            for table in tables {
+                table.apply(range: Parallel.range(t, of: T, count: table.rows), learningRate: learningRate, rate: rate,
+                            weightDecay: self.settings.embeddingWeightDecay, scale: clipScale)
             }
         }
+        for table in tables { table.clear() }
         if !userDenseGradient.isEmpty {
             if clip < 1 { userDenseGradient = userDenseGradient.map { scaled($0, clip) } }
             var p = userDense.denseParameters
@@ -264,15 +278,13 @@ final class TrainingEngine: @unchecked Sendable {
     }
 
     /// The gradients of the last `computeGradients` as dense matrices in `TwoTowerModel.parameters`
-    /// order (for gradient checks; call before `apply`, which empties the sparse parts).
+    /// order (for gradient checks; call before `apply`, which consumes the contributions).
     func denseGradients(_ gradients: Gradients) -> [Matrix] {
         func dense(_ table: ParameterTable?) -> [Matrix] {
             guard let table else { return [] }
             var m = Matrix(rows: table.rows, cols: table.dimension)
-            for part in table.parts {
-                for s in 0..<part.count {
-                    for j in 0..<table.dimension { m.values[Int(part.ids[s]) * table.dimension + j] = part.values[s * table.dimension + j] }
-                }
+            m.values.withUnsafeMutableBufferPointer { p in
+                for r in 0..<table.rows { _ = table.gradient(row: r, into: p.baseAddress! + r * table.dimension) }
             }
             return [m]
         }
@@ -299,16 +311,12 @@ final class TrainingEngine: @unchecked Sendable {
     private func poolWindows(slots: Range<Int>) {
         let d = self.d, table = historySource!
         let w = table.weights.pointer
+        var rows = [Int32](repeating: 0, count: historyLength)
         for j in slots {
-            let out = pools.pointer + j * d
-            out.update(repeating: 0, count: d)
             let history = inputs.histories[Int(batch.slotUsers[j])]
-            let start = Int(batch.windowStart[j])
-            for k in start..<(start + Int(batch.windowLength[j])) {
-                let row = historyRow(history[k])
-                guard row >= 0 else { continue }
-                tt_axpy(d, 1, w + Int(row) * d, out)
-            }
+            let start = Int(batch.windowStart[j]), length = Int(batch.windowLength[j])
+            for k in 0..<length { rows[k] = historyRow(history[start + k]) }
+            rows.withUnsafeBufferPointer { tt_sum_rows(pools.pointer + j * d, d, w, $0.baseAddress!, length) }
         }
     }
 
@@ -346,26 +354,26 @@ final class TrainingEngine: @unchecked Sendable {
         }
     }
 
-    /// The window rows' gradients (each user's summed gradient on every window item) and the
-    /// targets' corrections, for the rows of the history table that part `part` owns.
-    private func scatterWindows(rows: Int, part: Int) {
+    /// The window rows' gradients (each user's summed gradient on every window item, for the
+    /// users of `slots`) and the targets' corrections (for `rows`), as contributions in list `part`.
+    private func collectWindows(slots: Range<Int>, rows: Range<Int>, part: Int) {
         let d = self.d
-        let owner = historySource!.parts[part]
-        for j in 0..<batch.distinct {
+        let list = historySource!.lists[part]
+        for j in slots {
             let history = inputs.histories[Int(batch.slotUsers[j])]
             let start = Int(batch.windowStart[j])
-            let g = slotGradients.pointer + j * d
+            let g = UnsafePointer(slotGradients.pointer + j * d)
             for k in start..<(start + Int(batch.windowLength[j])) {
                 let row = historyRow(history[k])
-                if row >= 0 && owner.range.contains(Int(row)) { owner.add(row, g) }
+                if row >= 0 { list.add(row, g) }
             }
         }
-        for r in 0..<rows where batch.targetCount[r] > 0 {
+        for r in rows where batch.targetCount[r] > 0 {
             let j = Int(batch.slotOfRow[r])
             let c = Int(batch.targetCount[r]), n = Int(batch.windowLength[j]) - c
             let row = historyRow(batch.candidates[r])
-            guard n > 0, row >= 0, owner.range.contains(Int(row)) else { continue }
-            owner.add(row, userRaw.pointer + r * d, scale: -Float(c) / Float(n))
+            guard n > 0, row >= 0 else { continue }
+            list.add(row, userRaw.pointer + r * d, scale: -Float(c) / Float(n))
         }
     }
 
@@ -409,27 +417,29 @@ final class TrainingEngine: @unchecked Sendable {
         }
     }
 
-    private func scatterLearned(rows: Int, part: Int) {
-        let d = self.d, table = historySource!, w = table.weights.pointer
-        let owner = table.parts[part], weightOwner = historyWeights!.parts[part]
+    private func collectLearned(rows: Range<Int>, part: Int) {
+        let d = self.d, table = historySource!, w = table.weights.pointer, L = historyLength
+        let list = table.lists[part], weightList = historyWeights!.lists[part]
         var p: [Float] = []
-        for r in 0..<rows {
+        for r in rows {
             let (history, start, count) = shares(row: r, into: &p)
             let g = userRaw.pointer + r * d
             var pooledDot: Float = 0
-            var dots = [Float](repeating: 0, count: count)
-            for k in 0..<count where p[k] != 0 {
+            let dots = logitGradients.pointer + r * L
+            for k in 0..<count {
+                dots[k] = 0
+                guard p[k] != 0 else { continue }
                 let row = historyRow(history[start + k])
                 let e = w + Int(row) * d
                 for c in 0..<d { dots[k] += g[c] * e[c] }
                 pooledDot += p[k] * dots[k]
-                if owner.range.contains(Int(row)) { owner.add(row, g, scale: p[k]) }
+                list.add(row, g, scale: p[k])
             }
-            for k in 0..<count where p[k] != 0 {
+            for k in 0..<count {
                 let item = history[start + k]
-                guard Int(item) < historyWeights!.rows, weightOwner.range.contains(Int(item)) else { continue }
-                var dLogit = p[k] * (dots[k] - pooledDot)
-                weightOwner.add(item, &dLogit)
+                // dL/dlogit_k = p_k (g · e_k − g · pooled), kept in the step's buffer.
+                dots[k] = p[k] == 0 ? 0 : p[k] * (dots[k] - pooledDot)
+                if p[k] != 0 && Int(item) < historyWeights!.rows { weightList.add(item, dots + k) }
             }
         }
     }
