@@ -7,7 +7,7 @@ import LinearAlgebra
 /// Users are processed in blocks (one scoring call each) spread over `threads` threads.
 public enum FullRankingEvaluator {
     public static func evaluate(_ scorer: some Scorer, data: EvaluationData, ks: [Int] = [10, 20, 50],
-                                threads: Int = 2, blockSize: Int = 256) -> RankingMetrics {
+                                threads: Int = ProcessInfo.processInfo.activeProcessorCount, blockSize: Int = 256) -> RankingMetrics {
         let users = data.evaluatedUsers
         let kmax = ks.max() ?? 20
         let blocks = stride(from: 0, to: users.count, by: blockSize).map { Array(users[$0..<min($0 + blockSize, users.count)]) }
@@ -36,7 +36,7 @@ public enum FullRankingEvaluator {
     /// The same metrics from a ranking function instead of full scores: `ranked(user)` returns the
     /// user's top items, best first, with the masked items already left out (for example a search
     /// through the ANN index that excludes the user's training items). Users spread over threads.
-    public static func evaluate(data: EvaluationData, ks: [Int] = [10, 20, 50], threads: Int = 2,
+    public static func evaluate(data: EvaluationData, ks: [Int] = [10, 20, 50], threads: Int = ProcessInfo.processInfo.activeProcessorCount,
                                 ranked: @escaping @Sendable (Int) throws -> [Int32]) throws -> RankingMetrics {
         let users = data.evaluatedUsers
         let workers = max(1, min(threads, users.count))
@@ -66,9 +66,14 @@ public enum FullRankingEvaluator {
         var top = TopK(k: k)
         scores.values.withUnsafeBufferPointer { s in
             let base = row * n
+            var threshold = top.threshold
             for item in 0..<n {
                 let v = s[base + item]
-                if v >= top.threshold && !skip.contains(Int32(item)) { top.push(v, Int64(item)) }
+                // Most scores lose to the k-th best so far: one comparison, no set lookup.
+                if v >= threshold && !skip.contains(Int32(item)) {
+                    top.push(v, Int64(item))
+                    threshold = top.threshold
+                }
             }
         }
         return top.sorted().map { Int32($0.id) }

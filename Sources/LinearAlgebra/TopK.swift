@@ -13,10 +13,10 @@ public struct TopK: Sendable {
     }
 
     public var count: Int { scores.count }
-    public var isFull: Bool { scores.count >= k }
+    @inline(__always) public var isFull: Bool { scores.count >= k }
 
     /// The score a candidate must beat once the heap is full.
-    public var threshold: Float { isFull ? scores[0] : -.infinity }
+    @inline(__always) public var threshold: Float { isFull ? scores[0] : -.infinity }
 
     /// Whether (a, ia) ranks below (b, ib).
     @inline(__always) private static func worse(_ a: Float, _ ia: Int64, _ b: Float, _ ib: Int64) -> Bool {

@@ -1,3 +1,4 @@
+import Foundation
 import LinearAlgebra
 
 /// The two towers: a user's score for an item is the inner product of their L2-normalised
@@ -64,14 +65,30 @@ public struct TwoTowerModel: Sendable {
         embedAll(count: architecture.item.count) { items(inputs.itemBatch($0)) }
     }
 
-    private func embedAll(count: Int, block: Int = 4096, _ embed: ([Int32]) -> Matrix) -> Matrix {
-        var out = Matrix(rows: count, cols: dimension)
-        var start = 0
-        while start < count {
-            let end = min(start + block, count)
-            let part = embed((start..<end).map { Int32($0) })
-            out.values.replaceSubrange((start * dimension)..<(end * dimension), with: part.values)
-            start = end
+    /// Embeds ids 0..<count in blocks, the blocks spread over every core (each block is
+    /// independent, so the result does not depend on the thread count).
+    private func embedAll(count: Int, block: Int = 2048, _ embed: @Sendable ([Int32]) -> Matrix) -> Matrix {
+        let blocks = (count + block - 1) / block
+        let threads = max(1, min(ProcessInfo.processInfo.activeProcessorCount, blocks))
+        let saved = BLAS.threads
+        if threads > 1 { BLAS.threads = 1 }
+        defer { if threads > 1 { BLAS.threads = saved } }
+        let d = dimension
+        let parts = Parallel.map(parts: threads) { t -> [Float] in
+            var values: [Float] = []
+            for b in stride(from: t, to: blocks, by: threads) {
+                let start = b * block, end = min(start + block, count)
+                values += embed((start..<end).map { Int32($0) }).values
+            }
+            return values
+        }
+        var out = Matrix(rows: count, cols: d)
+        var offsets = [Int](repeating: 0, count: threads)
+        for b in 0..<blocks {
+            let t = b % threads, start = b * block, end = min(start + block, count)
+            let n = (end - start) * d
+            out.values.replaceSubrange((start * d)..<(end * d), with: parts[t][offsets[t]..<(offsets[t] + n)])
+            offsets[t] += n
         }
         return out
     }

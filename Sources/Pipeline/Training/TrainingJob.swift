@@ -121,6 +121,7 @@ public struct TrainingJob {
             let eta = Double(epochs - r.epoch) * r.seconds
             log(String(format: "epoch %3d  loss %.4f  %@ ex/s  %.1f s  ETA ≤ %@", r.epoch, r.loss, Format.count(Int(r.examplesPerSecond)),
                        r.seconds, Format.duration(eta)) + (r.validation.map { String(format: "  val recall@20 %.4f", $0) } ?? "")
+                + (r.validationSeconds.map { String(format: " (%.1f s)", $0) } ?? "")
                 + (r.temperature.map { String(format: "  τ %.4f", $0) } ?? ""))
         }
         var (model, history) = try Trainer(settings: s).train(pairs: pairs, architecture: architecture, inputs: inputs,
