@@ -14,12 +14,16 @@ public struct TrainingJob {
     public let config: TrainingConfig
     public let split: String
     public let out: String
+    /// A model directory to start from (a warm start for a refresh) instead of a fresh
+    /// initialisation: known users, items and tokens keep their rows, new ones start fresh.
+    public var initFrom: String?
 
-    public init(storePath: String, config: TrainingConfig, split: String? = nil, out: String) {
+    public init(storePath: String, config: TrainingConfig, split: String? = nil, out: String, initFrom: String? = nil) {
         self.storePath = storePath
         self.config = config
         self.split = split ?? config.split
         self.out = out
+        self.initFrom = initFrom
     }
 
     public struct Outcome: Sendable {
@@ -47,7 +51,15 @@ public struct TrainingJob {
         let histories = try ModelData.trainingHistories(store: store, split: split, users: users)
         let pairs = Self.pairs(histories)
         guard !pairs.isEmpty else { throw StoreError.invalidSplit("split '\(split)' has no train interactions") }
-        let architecture = try ModelData.architecture(config: config, store: store)
+        var architecture = try ModelData.architecture(config: config, store: store)
+        var initial: TwoTowerModel?
+        if let initFrom {
+            let (old, info) = try Checkpoint.load(from: initFrom)
+            initial = try TwoTowerModel.warmStarted(from: old, architecture: architecture, seed: config.seed)
+            architecture = initial!.architecture
+            log("warm start from \(initFrom) (\(info.epochs) epochs on '\(info.split)'): \(Format.count(old.architecture.user.count)) of "
+                + "\(Format.count(users)) users and \(Format.count(old.architecture.item.count)) of \(Format.count(items)) items keep their rows")
+        }
         let inputs = try ModelData.inputs(store: store, architecture: architecture, split: split, histories: histories)
         let validation = try EvaluationData.load(store: store, split: split, part: .validation)
         let settings = TrainerSettings(config: config)
@@ -57,7 +69,7 @@ public struct TrainingJob {
         let started = Date()
         do {
             let outcome = try train(store: store, run: run, runDirectory: runDirectory, settings: settings, architecture: architecture,
-                                    pairs: pairs, inputs: inputs, validation: validation, users: users, items: items,
+                                    initial: initial, pairs: pairs, inputs: inputs, validation: validation, users: users, items: items,
                                     configJSON: configJSON, started: started, log: log)
             try directory.publish(run: runDirectory)
             let summary = Summary(bestValidationRecall20: outcome.bestValidation, epochs: outcome.history.count,
@@ -100,7 +112,7 @@ public struct TrainingJob {
     }
 
     private func train(store: InteractionStore, run: Int, runDirectory: String, settings s: TrainerSettings, architecture: ModelArchitecture,
-                       pairs: [(Int32, Int32)], inputs: ModelInputs, validation: EvaluationData, users: Int, items: Int,
+                       initial: TwoTowerModel?, pairs: [(Int32, Int32)], inputs: ModelInputs, validation: EvaluationData, users: Int, items: Int,
                        configJSON: String, started: Date, log: @escaping (String) -> Void) throws -> Outcome {
         let runs = RunLog(store: store)
         log("training on '\(split)': \(Format.count(pairs.count)) interactions, \(Format.count(users)) users, \(Format.count(items)) items, "
@@ -125,7 +137,7 @@ public struct TrainingJob {
                 + (r.temperature.map { String(format: "  τ %.4f", $0) } ?? ""))
         }
         var (model, history) = try Trainer(settings: s).train(pairs: pairs, architecture: architecture, inputs: inputs,
-                                                              validate: validate) { r, model, improved in
+                                                              validate: validate, onEpoch: { r, model, improved in
             progress(r, of: s.epochs)
             try? runs.epoch(run: run, epoch: r.epoch, metrics: (try? jsonText(r)) ?? "{}")
             // The run's best model so far is on disk after every improving epoch, so a later
@@ -134,7 +146,7 @@ public struct TrainingJob {
                 best = r.validation
                 do { try Checkpoint.save(model, info: info(epochs: r.epoch, split: split), to: runDirectory) } catch { saveError = error }
             }
-        }
+        }, initial: initial)
         if let saveError { throw saveError }
         var finalInputs = inputs
         var refitEpochs: Int?
@@ -156,7 +168,7 @@ public struct TrainingJob {
             var refit = s
             refit.stopAfterEpoch = bestEpoch
             model = try Trainer(settings: refit).train(pairs: refitPairs, architecture: architecture, inputs: finalInputs,
-                                                       validate: nil, onEpoch: { r, _, _ in progress(r, of: bestEpoch) }).model
+                                                       validate: nil, onEpoch: { r, _, _ in progress(r, of: bestEpoch) }, initial: initial).model
             finalInfo = info(epochs: bestEpoch, split: config.refitSplit)
             refitEpochs = bestEpoch
         }

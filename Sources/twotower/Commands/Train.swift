@@ -32,9 +32,12 @@ struct Train: ParsableCommand {
     @Option(name: .customLong("split-name"), help: "The split to train on (default: the configuration's).")
     var splitName: String?
 
+    @Option(name: .customLong("init-from"), help: "Start from this model directory's checkpoint (a warm start for a refresh: known users, items and tokens keep their rows; the architecture must match).")
+    var initFrom: String?
+
     func run() throws {
         let c = try loadConfig(TrainingConfig.self, explicit: config, fallback: "Config/train.json")
-        let outcome = try TrainingJob(storePath: source.store, config: c, split: splitName, out: out).run { print($0) }
+        let outcome = try TrainingJob(storePath: source.store, config: c, split: splitName, out: out, initFrom: initFrom).run { print($0) }
         print("Wrote \(ModelDirectory(path: out).checkpoint) after \(outcome.history.count) epochs"
               + (outcome.refitEpochs.map { " and a \($0)-epoch refit" } ?? "") + " in \(String(format: "%.1f", outcome.seconds)) s"
               + (outcome.bestValidation.map { String(format: "; best validation recall@20 %.4f", $0) } ?? ""))
