@@ -95,6 +95,10 @@ public struct EpochRecord: Codable, Sendable {
     public var validation: Double?
     /// Wall time of that validation (embedding every user and item, full ranking).
     public var validationSeconds: Double?
+    /// Over the epoch's training time: the score and gradient products' rate (GFLOP/s), and the
+    /// history encoder's traffic (GB/s: window rows gathered, then their gradients summed).
+    public var gemmGFLOPs: Double?
+    public var historyGBPerSecond: Double?
     /// The temperature at the end of the epoch, when it is learned.
     public var temperature: Double?
 }
@@ -201,6 +205,9 @@ public struct Trainer {
             let seconds = Date().timeIntervalSince(started)
             var record = EpochRecord(epoch: epoch, loss: total / Double(max(batches, 1)),
                                      examplesPerSecond: Double(pairs.count) / max(seconds, 1e-9), seconds: seconds)
+            let counters = engine.takeCounters()
+            record.gemmGFLOPs = counters.flops / max(seconds, 1e-9) / 1e9
+            if counters.historyBytes > 0 { record.historyGBPerSecond = counters.historyBytes / max(seconds, 1e-9) / 1e9 }
             if s.learnTemperature { record.temperature = Double(engine.temperature) }
             let model = engine.model
             var improved = validate == nil

@@ -31,6 +31,10 @@ final class TrainingEngine: @unchecked Sendable {
     var userDense, itemDense: Tower
     var userDenseAdam, itemDenseAdam: DenseAdam
     private(set) var step = 0
+    /// Work done since the last `takeCounters`: the three products' floating-point operations,
+    /// and the bytes the history encoder moved (window rows gathered forward, and the same rows'
+    /// gradients summed backward).
+    private(set) var flops = 0.0, historyBytes = 0.0
 
     // Workspaces.
     let batch: StepBatch
@@ -141,9 +145,21 @@ final class TrainingEngine: @unchecked Sendable {
         var sparseSquaredNorm: Double
     }
 
+    /// The counters since the last call, then zeroed.
+    func takeCounters() -> (flops: Double, historyBytes: Double) {
+        defer { flops = 0; historyBytes = 0 }
+        return (flops, historyBytes)
+    }
+
     /// Phases 1–6 of a step: forward, loss, backward, every sparse gradient into its part.
     func computeGradients(useLogQ: Bool) -> Gradients {
         let d = self.d, rows = batch.rows
+        flops += 6 * Double(rows) * Double(batch.columns) * Double(d)
+        if historyLength > 0 {
+            var pooled = 0
+            for j in 0..<batch.distinct { pooled += Int(batch.windowLength[j]) }
+            historyBytes += 2 * Double(pooled) * Double(d) * 4
+        }
         let columns = batch.columns, T = threads
         let savedThreads = BLAS.threads
         BLAS.threads = 1
