@@ -153,7 +153,7 @@ static int has_avx2_fma(void) {
 }
 #endif
 
-void tt_argmax_rows(const float *scores, size_t rows, size_t k, const float *bias, int *best_index, float *best_value) {
+static void argmax_rows_portable(const float *scores, size_t rows, size_t k, const float *bias, int *best_index, float *best_value) {
     for (size_t r = 0; r < rows; r++) {
         const float *s = scores + r * k;
         float best = -__builtin_inff();
@@ -166,6 +166,56 @@ void tt_argmax_rows(const float *scores, size_t rows, size_t k, const float *bia
         best_index[r] = (int)at;
         best_value[r] = best;
     }
+}
+
+#ifdef TT_X86
+// Eight lanes each keep their best value and its column (a strict > keeps the earliest); the
+// lanes are then reduced to the best value with the lowest column, as the scalar loop chooses.
+__attribute__((target("avx2,fma")))
+static void argmax_rows_avx2(const float *scores, size_t rows, size_t k, const float *bias, int *best_index, float *best_value) {
+    size_t k8 = k & ~(size_t)7;
+    const __m256i step = _mm256_set1_epi32(8);
+    for (size_t r = 0; r < rows; r++) {
+        const float *s = scores + r * k;
+        __m256 best = _mm256_set1_ps(-__builtin_inff());
+        __m256i at = _mm256_setzero_si256();
+        __m256i column = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
+        for (size_t c = 0; c < k8; c += 8) {
+            __m256 v = _mm256_loadu_ps(s + c);
+            if (bias) v = _mm256_sub_ps(v, _mm256_loadu_ps(bias + c));
+            __m256 better = _mm256_cmp_ps(v, best, _CMP_GT_OQ);
+            best = _mm256_blendv_ps(best, v, better);
+            at = _mm256_castps_si256(_mm256_blendv_ps(_mm256_castsi256_ps(at), _mm256_castsi256_ps(column), better));
+            column = _mm256_add_epi32(column, step);
+        }
+        float values[8];
+        int columns[8];
+        _mm256_storeu_ps(values, best);
+        _mm256_storeu_si256((__m256i *)columns, at);
+        float top = -__builtin_inff();
+        int where = 0;
+        for (int l = 0; l < 8; l++) {
+            if (values[l] > top || (values[l] == top && columns[l] < where)) { top = values[l]; where = columns[l]; }
+        }
+        for (size_t c = k8; c < k; c++) {
+            float v = bias ? s[c] - bias[c] : s[c];
+            if (v > top) { top = v; where = (int)c; }
+        }
+        best_index[r] = where;
+        best_value[r] = top;
+    }
+}
+#endif
+
+void tt_argmax_rows(const float *scores, size_t rows, size_t k, const float *bias, int *best_index, float *best_value) {
+#ifdef TT_X86
+    if (has_avx2_fma()) { argmax_rows_avx2(scores, rows, k, bias, best_index, best_value); return; }
+#endif
+    argmax_rows_portable(scores, rows, k, bias, best_index, best_value);
+}
+
+void tt_argmax_rows_portable(const float *scores, size_t rows, size_t k, const float *bias, int *best_index, float *best_value) {
+    argmax_rows_portable(scores, rows, k, bias, best_index, best_value);
 }
 
 int tt_kernel_level(void) {
@@ -200,4 +250,90 @@ void tt_inner_products_sq8(const float *qstep, float base, const unsigned char *
         for (size_t j = 0; j < d; j++) r += qstep[j] * (float)c[j];
         out[i] = base + r;
     }
+}
+
+static size_t select_portable(const float *scores, size_t n, float threshold, int32_t *out) {
+    size_t found = 0;
+    for (size_t i = 0; i < n; i++) if (scores[i] >= threshold) out[found++] = (int32_t)i;
+    return found;
+}
+
+#ifdef TT_X86
+__attribute__((target("avx2,fma")))
+static size_t select_avx2(const float *scores, size_t n, float threshold, int32_t *out) {
+    __m256 t = _mm256_set1_ps(threshold);
+    size_t found = 0, i = 0;
+    for (; i + 8 <= n; i += 8) {
+        unsigned mask = (unsigned)_mm256_movemask_ps(_mm256_cmp_ps(_mm256_loadu_ps(scores + i), t, _CMP_GE_OQ));
+        while (mask) {
+            out[found++] = (int32_t)(i + (size_t)__builtin_ctz(mask));
+            mask &= mask - 1;
+        }
+    }
+    for (; i < n; i++) if (scores[i] >= threshold) out[found++] = (int32_t)i;
+    return found;
+}
+#endif
+
+size_t tt_select_at_least(const float *scores, size_t n, float threshold, int32_t *out) {
+#ifdef TT_X86
+    if (has_avx2_fma()) return select_avx2(scores, n, threshold, out);
+#endif
+    return select_portable(scores, n, threshold, out);
+}
+
+void tt_inner_products_gather(const float *query, const float *const *vectors, size_t n, size_t d, float *out) {
+    // The vectors are scattered (re-ranking candidates): ask for all their lines first, so the
+    // misses overlap instead of queueing one vector at a time.
+    for (size_t i = 0; i < n; i++)
+        for (size_t b = 0; b < 4 * d; b += 64) __builtin_prefetch((const char *)vectors[i] + b, 0, 0);
+    for (size_t i = 0; i < n; i++) tt_inner_products(query, vectors[i], 1, d, out + i);
+}
+
+void tt_prefetch(const void *address, size_t bytes) {
+    for (size_t b = 0; b < bytes; b += 64) __builtin_prefetch((const char *)address + b, 0, 3);
+}
+
+// (a, ia) ranks below (b, ib): a lower score, or an equal score and a larger index.
+static inline int ranks_below(float a, int32_t ia, float b, int32_t ib) { return a < b || (a == b && ia > ib); }
+
+size_t tt_top_indices(const float *scores, size_t n, size_t k, int32_t *out, float *out_scores) {
+    if (k == 0) return 0;
+    size_t size = 0;
+    // A min-heap of the best k so far, worst at the root (out / out_scores as its storage).
+    for (size_t i = 0; i < n; i++) {
+        float s = scores[i];
+        int32_t id = (int32_t)i;
+        if (size < k) {
+            size_t hole = size++;
+            while (hole > 0) {
+                size_t parent = (hole - 1) / 2;
+                if (!ranks_below(s, id, out_scores[parent], out[parent])) break;
+                out_scores[hole] = out_scores[parent]; out[hole] = out[parent];
+                hole = parent;
+            }
+            out_scores[hole] = s; out[hole] = id;
+        } else if (ranks_below(out_scores[0], out[0], s, id)) {
+            size_t hole = 0;
+            while (1) {
+                size_t l = 2 * hole + 1;
+                if (l >= size) break;
+                size_t m = l;
+                if (l + 1 < size && ranks_below(out_scores[l + 1], out[l + 1], out_scores[l], out[l])) m = l + 1;
+                if (!ranks_below(out_scores[m], out[m], s, id)) break;
+                out_scores[hole] = out_scores[m]; out[hole] = out[m];
+                hole = m;
+            }
+            out_scores[hole] = s; out[hole] = id;
+        }
+    }
+    // Best first (insertion sort: k is small).
+    for (size_t i = 1; i < size; i++) {
+        float s = out_scores[i];
+        int32_t id = out[i];
+        size_t j = i;
+        while (j > 0 && ranks_below(out_scores[j - 1], out[j - 1], s, id)) { out_scores[j] = out_scores[j - 1]; out[j] = out[j - 1]; j--; }
+        out_scores[j] = s; out[j] = id;
+    }
+    return size;
 }

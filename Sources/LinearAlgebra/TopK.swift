@@ -1,30 +1,32 @@
 /// The best `k` (score, id) pairs seen so far, as a bounded min-heap: the worst kept entry is at
 /// the root, so a candidate is rejected with one comparison against `threshold`. Ties in score
 /// prefer the smaller id, so results are deterministic.
+@frozen
 public struct TopK: Sendable {
     public let k: Int
-    private var scores: [Float] = []
-    private var ids: [Int64] = []
+    @usableFromInline var scores: [Float] = []
+    @usableFromInline var ids: [Int64] = []
 
+    @inlinable
     public init(k: Int) {
         self.k = k
         scores.reserveCapacity(k)
         ids.reserveCapacity(k)
     }
 
-    public var count: Int { scores.count }
-    @inline(__always) public var isFull: Bool { scores.count >= k }
+    @inlinable public var count: Int { scores.count }
+    @inlinable public var isFull: Bool { scores.count >= k }
 
     /// The score a candidate must beat once the heap is full.
-    @inline(__always) public var threshold: Float { isFull ? scores[0] : -.infinity }
+    @inlinable public var threshold: Float { isFull ? scores[0] : -.infinity }
 
     /// Whether (a, ia) ranks below (b, ib).
-    @inline(__always) private static func worse(_ a: Float, _ ia: Int64, _ b: Float, _ ib: Int64) -> Bool {
+    @inlinable static func worse(_ a: Float, _ ia: Int64, _ b: Float, _ ib: Int64) -> Bool {
         a < b || (a == b && ia > ib)
     }
 
     /// Offers a candidate; kept when it ranks among the best `k`.
-    @inline(__always)
+    @inlinable
     public mutating func push(_ score: Float, _ id: Int64) {
         guard k > 0 else { return }
         if scores.count < k {
@@ -38,34 +40,56 @@ public struct TopK: Sendable {
         }
     }
 
-    private mutating func siftUp(_ start: Int) {
-        var i = start
-        while i > 0 {
-            let parent = (i - 1) / 2
-            guard Self.worse(scores[i], ids[i], scores[parent], ids[parent]) else { break }
-            scores.swapAt(i, parent)
-            ids.swapAt(i, parent)
-            i = parent
+    // Sifts move a hole instead of swapping, on the arrays' storage directly: the heap is hot
+    // in every index scan.
+    @inlinable mutating func siftUp(_ start: Int) {
+        scores.withUnsafeMutableBufferPointer { sc in
+            ids.withUnsafeMutableBufferPointer { id in
+                let (s, i) = (sc[start], id[start])
+                var hole = start
+                while hole > 0 {
+                    let parent = (hole - 1) / 2
+                    guard Self.worse(s, i, sc[parent], id[parent]) else { break }
+                    sc[hole] = sc[parent]
+                    id[hole] = id[parent]
+                    hole = parent
+                }
+                sc[hole] = s
+                id[hole] = i
+            }
         }
     }
 
-    private mutating func siftDown(_ start: Int) {
-        var i = start
-        let n = scores.count
-        while true {
-            let l = 2 * i + 1, r = l + 1
-            var m = i
-            if l < n && Self.worse(scores[l], ids[l], scores[m], ids[m]) { m = l }
-            if r < n && Self.worse(scores[r], ids[r], scores[m], ids[m]) { m = r }
-            if m == i { return }
-            scores.swapAt(i, m)
-            ids.swapAt(i, m)
-            i = m
+    @inlinable mutating func siftDown(_ start: Int) {
+        scores.withUnsafeMutableBufferPointer { sc in
+            ids.withUnsafeMutableBufferPointer { id in
+                let n = sc.count
+                let (s, i) = (sc[start], id[start])
+                var hole = start
+                while true {
+                    let l = 2 * hole + 1
+                    if l >= n { break }
+                    var m = l
+                    let r = l + 1
+                    if r < n && Self.worse(sc[r], id[r], sc[l], id[l]) { m = r }
+                    guard Self.worse(sc[m], id[m], s, i) else { break }
+                    sc[hole] = sc[m]
+                    id[hole] = id[m]
+                    hole = m
+                }
+                sc[hole] = s
+                id[hole] = i
+            }
         }
     }
+
+    /// The kept entries in heap order (for re-scoring them all, where order does not matter).
+    public var entries: [(id: Int64, score: Float)] { zip(ids, scores).map { (id: $0, score: $1) } }
 
     /// The kept entries, best first (ties: the smaller id first).
     public func sorted() -> [(id: Int64, score: Float)] {
-        zip(ids, scores).map { (id: $0, score: $1) }.sorted { $0.score > $1.score || ($0.score == $1.score && $0.id < $1.id) }
+        var entries = zip(ids, scores).map { (id: $0, score: $1) }
+        entries.sort { $0.score > $1.score || ($0.score == $1.score && $0.id < $1.id) }
+        return entries
     }
 }

@@ -110,11 +110,19 @@ public struct DemoJob {
         var testInputs = outcome.inputs
         if outcome.model.architecture.history != nil { testInputs.histories = test.masked }
         let itemVectors = outcome.model.itemEmbeddings(testInputs), userVectors = outcome.model.userEmbeddings(testInputs)
-        let build = try step("build the index over \(itemVectors.rows) item embeddings") {
-            try IndexJobs.build(vectors: itemVectors, config: index, options: { var o = IndexBuildOptions(); o.out = indexPath; return o }(),
-                                source: modelPath)
+        // Exported for `build-index --queries` and the peers, as `embed` writes them.
+        try VectorFile.writeNPY(itemVectors, to: (directory as NSString).appendingPathComponent("items.npy"))
+        try VectorFile.writeNPY(userVectors, to: (directory as NSString).appendingPathComponent("users.npy"))
+        let build = try step("build the index over \(itemVectors.rows) item embeddings, calibrated on the user embeddings") {
+            var options = IndexBuildOptions()
+            options.out = indexPath
+            options.queries = userVectors
+            options.queriesName = "users.npy"
+            return try IndexJobs.build(vectors: itemVectors, config: index, options: options, source: modelPath)
         }
-        log("    \(build.nlist) lists, built in \(String(format: "%.2f", build.buildSeconds)) s")
+        log("    \(build.nlist == 1 ? "one exact list" : "\(build.nlist) lists, \(build.encoding.rawValue)"), built in \(String(format: "%.2f", build.buildSeconds)) s")
+        if let note = build.layoutNote { log("    layout: \(note)") }
+        if let c = build.calibration { log("    " + CalibrationText.summary(c, nlist: build.nlist)) }
         // The index is opened here and closed before the daemon opens it (LMDB allows one handle per process).
         let (exact, through, ann, nprobe) = try { () throws -> (RankingMetrics, RankingMetrics, ANNPoint, Int) in
             let opened = try IVFIndex(path: indexPath)

@@ -8,8 +8,14 @@ public struct IndexBuildOptions: Sendable {
     public var nlist: Int?
     public var metric: Metric?
     public var encoding: VectorEncoding?
+    public var layout: IndexLayoutChoice?
+    public var subQuantizers: Int?
     public var trainSample: Int?
-    public var iterations = 10
+    public var iterations: Int?
+    public var targetRecall: Double?
+    /// Calibration queries (the users' embeddings) and what they are.
+    public var queries: Matrix?
+    public var queriesName = ""
     public var seed: UInt64?
     public var keepVersions: Int?
     public var out: String?
@@ -26,8 +32,13 @@ public enum IndexJobs {
         var p = BuildParameters(nlist: nlist > 0 ? nlist : IVFSizing.nlist(vectors: n))
         p.metric = options.metric ?? config.metric
         p.encoding = options.encoding ?? config.encoding
+        p.layout = options.layout ?? config.layout
+        p.exactBelowBytes = config.exactBelowMib << 20
+        p.subQuantizers = options.subQuantizers ?? config.subQuantizers
         p.trainSample = options.trainSample ?? config.trainSample
-        p.iterations = options.iterations
+        p.iterations = options.iterations ?? config.iterations
+        let target = options.targetRecall ?? config.targetRecall
+        p.calibration = target > 0 ? CalibrationSettings(targetRecall: target, queries: options.queries, queriesName: options.queriesName) : nil
         p.seed = options.seed ?? config.seed
         p.keepVersions = options.keepVersions ?? config.keepVersions
         p.source = source
@@ -40,6 +51,9 @@ public enum IndexJobs {
         progress?("reading \(path)")
         let matrix = try VectorFile.readMatrix(path)
         let idList = try ids.map(VectorFile.readIDs)
+        if let idList, idList.count != matrix.rows {
+            throw JobError("\(ids!) holds \(idList.count) ids but \(path) holds \(matrix.rows) vectors")
+        }
         let p = parameters(config: config, options: options, vectors: matrix.rows, source: path)
         return try IndexBuilder.build(vectors: matrix, ids: idList, parameters: p, into: options.out ?? config.path, progress: progress)
     }
@@ -74,6 +88,8 @@ public enum IndexJobs {
         var p = BuildParameters(nlist: nlist ?? current.metadata.nlist)
         p.metric = current.metadata.metric
         p.encoding = current.metadata.encoding
+        p.layout = current.metadata.nlist == 1 && nlist == nil ? .auto : .ivf
+        p.calibration = current.metadata.calibration.map { CalibrationSettings(targetRecall: $0.targetRecall) } ?? CalibrationSettings()
         p.seed = seed
         p.keepVersions = keepVersions
         p.source = "rebuild of \(current.path)"
@@ -109,5 +125,16 @@ public struct IndexStatistics: Codable, Sendable {
         imbalance = n == 0 ? 0 : Double(sizes.count) * sizes.reduce(0.0) { $0 + Double($1) * Double($1) } / (Double(n) * Double(n))
         bytesOnDisk = bytes
         bytesPerVector = n == 0 ? 0 : Double(bytes) / Double(n)
+    }
+}
+
+/// How a calibration reads in a terminal.
+public enum CalibrationText {
+    /// One line: the chosen setting, its measured recall against the target, and what it was measured on.
+    public static func summary(_ c: IndexCalibration, nlist: Int) -> String {
+        let setting = nlist == 1 ? "exact scan" : "nprobe \(c.nprobe)" + (c.rerankFactor > 1 || c.curve.contains { $0.rerankFactor > 1 } ? ", re-rank \(c.rerankFactor)·k" : "")
+        let speed = c.curve.first { $0.nprobe == c.nprobe && $0.rerankFactor == c.rerankFactor }.map { ", \(Format.count(Int($0.qps))) queries/s single-threaded" } ?? ""
+        return "default search: \(setting): recall@10 \(String(format: "%.4f", c.recallAt10)) (target \(String(format: "%.2f", c.targetRecall))"
+            + (c.reached ? "" : ", NOT reached") + ")\(speed) on \(c.queries)"
     }
 }

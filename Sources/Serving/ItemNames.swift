@@ -1,4 +1,5 @@
 import Foundation
+import Logging
 import Store
 import Synchronization
 
@@ -11,15 +12,28 @@ final class ItemNames: Sendable {
     /// items that actually get recommended).
     let capacity: Int
     private let names = Mutex<[Int: String]>([:])
+    /// Index ids already reported as having no item, so each is logged once.
+    private let unnamed = Mutex<Set<Int>>([])
+    private let logger: Logger
 
-    init(capacity: Int = 2_000_000) { self.capacity = capacity }
+    init(capacity: Int = 2_000_000, logger: Logger = Logger(label: "twotower.serve")) {
+        self.capacity = capacity
+        self.logger = logger
+    }
 
     var count: Int { names.withLock { $0.count } }
 
-    /// The raw id of a dense item id, from memory or from `store`; nil when the store has none.
+    /// The raw id of a dense item id, from memory or from `store`; nil when the store has none
+    /// (an index id added with `update-index --ids` and no item: answers skip it, and the first
+    /// time each such id comes up a warning is logged).
     func name(of dense: Int, store: InteractionStore) throws -> String? {
         if let known = names.withLock({ $0[dense] }) { return known }
-        guard let raw = try store.rawID(of: .item, dense: dense) else { return nil }
+        guard let raw = try store.rawID(of: .item, dense: dense) else {
+            if unnamed.withLock({ $0.count < 10_000 && $0.insert(dense).inserted }) {
+                logger.warning("index id \(dense) has no item in the store: skipped from answers (was it added with update-index --ids?)")
+            }
+            return nil
+        }
         names.withLock { if $0.count < capacity { $0[dense] = raw } }
         return raw
     }

@@ -133,6 +133,7 @@ enum ConfigChoices {
         "Activation": Activation.allCases.map(\.rawValue),
         "Metric": Metric.allCases.map(\.rawValue),
         "VectorEncoding": VectorEncoding.allCases.map(\.rawValue),
+        "IndexLayoutChoice": IndexLayoutChoice.allCases.map(\.rawValue),
         "ErrorPolicy": ErrorPolicy.allCases.map(\.rawValue),
         "DataSource": DataSource.allCases.map(\.rawValue),
         "SplitMethodName": SplitMethodName.allCases.map(\.rawValue),

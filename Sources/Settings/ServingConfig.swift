@@ -4,10 +4,10 @@ public struct ServingConfig: DefaultedConfig, Sendable, Equatable {
     public var port = 8080
     public var defaultK = 10
     /// 0: the index's calibrated nprobe (or 8 for an index built without calibration).
-    public var defaultNprobe = 8
+    public var defaultNprobe = 0
     /// SQ8 and PQ indexes: candidates re-ranked with full-precision vectors, as a multiple of k
     /// (0: the index's calibrated value; measure with `twotower ann-eval --rerank-factor`).
-    public var rerankFactor = 4
+    public var rerankFactor = 0
     /// Worker threads for CPU work; 0 uses the number of cores.
     public var workerThreads = 0
     public var queueLimit = 256

@@ -13,9 +13,9 @@ public struct SearchParameters: Sendable {
     public var exclude: Set<Int64> = []
     /// When set, only ids it accepts are returned (for example items of one category).
     public var allow: (@Sendable (Int64) -> Bool)?
-    /// SQ8 only: how many candidates (a multiple of k) are re-ranked with full-precision vectors.
-    /// How many are needed depends on the data: `ann-eval --rerank-factor` measures it, and a
-    /// calibrated build records the smallest that reaches its target recall.
+    /// SQ8 and PQ4: how many candidates (a multiple of k) are re-ranked with full-precision
+    /// vectors. How many are needed depends on the data: `ann-eval --rerank-factor` measures it,
+    /// and a calibrated build records the smallest that reaches its target recall.
     public var rerankFactor = 4
 
     public init(k: Int = 10, nprobe: Int = 8) {
@@ -26,77 +26,68 @@ public struct SearchParameters: Sendable {
     var filtered: Bool { !exclude.isEmpty || allow != nil }
 }
 
-/// An IVF index opened from its LMDB file, searched with zero-copy scans of its inverted lists.
+/// An IVF index opened from its directory: centroids in memory, lists behind `InvertedLists`.
+/// A search scores the centroids, asks the encoding for a scanner, reads the best lists' chunks
+/// through it, and (for encodings that re-rank) re-scores the best candidates with the
+/// full-precision vectors stored beside their codes. It never sees how lists are stored.
 ///
-/// Safe to search from many threads at once: each search runs in its own read transaction, so it
-/// sees one consistent version of the lists even while an update commits.
+/// Safe to search from many threads at once: each search runs on one snapshot of the lists, so
+/// it sees one consistent version even while an update commits.
 public final class IVFIndex: @unchecked Sendable {
     /// The version directory that was opened.
     public let path: String
     public let metadata: IndexMetadata
     /// nlist × d.
     public let centroids: Matrix
-    let environment: Environment
-    let lists: Database
-    let idsDB: Database
-    let raw: Database
-    let quantizer: ScalarQuantizer?
+    public let lists: any InvertedLists
+    public var encoding: any ListEncoding { lists.encoding }
 
     /// Opens the current version of the index directory `path`, or a version directory itself.
     /// - Throws: `IndexError.missingIndex`, `.notAnIndex` (a foreign or corrupt file, or an
-    ///   interrupted build), `.formatFromTheFuture`.
+    ///   interrupted build), `.formatFromTheFuture`, `.formatTooOld`.
     public init(path: String, writable: Bool = false) throws {
-        let fm = FileManager.default
         let version: String
         if let current = IndexDirectory(root: path).currentVersion() {
             version = current
-        } else if fm.fileExists(atPath: (path as NSString).appendingPathComponent("data.mdb")) {
+        } else if FileManager.default.fileExists(atPath: (path as NSString).appendingPathComponent("data.mdb")) {
             version = path
         } else {
             throw IndexError.missingIndex(path: path)
         }
         self.path = version
-        var options = EnvironmentOptions(mapSize: 1 << 30, maxDatabases: 8, readOnly: !writable)
-        options.maxMapSize = 1 << 42
+        var metadata: IndexMetadata?
+        var centroids: Matrix?
         do {
-            environment = try Environment(path: version, options: options)
-            let opened = try environment.read { txn -> (Database, Database, Database, Database) in
-                (try txn.openDatabase(named: "meta"), try txn.openDatabase(named: "lists"),
-                 try txn.openDatabase(named: "ids"), try txn.openDatabase(named: "vectors"))
+            lists = try LMDBInvertedLists(openingAt: version, writable: writable) { value in
+                let (m, c, encoding) = try Self.readHeader(value, path: version)
+                (metadata, centroids) = (m, c)
+                return ListFormat(encoding: encoding, chunkCapacity: m.chunkCapacity)
             }
-            lists = opened.1
-            idsDB = opened.2
-            raw = opened.3
-            let (metadata, centroids, quantizer) = try environment.read { txn -> (IndexMetadata, Matrix, ScalarQuantizer?) in
-                guard let metadata = try txn.withValue(forKey: Array("meta".utf8), in: opened.0, { try IndexLayout.decodeMetadata($0, path: version) }) else {
-                    throw IndexError.notAnIndex(path: version, reason: "no metadata")
-                }
-                guard metadata.complete else { throw IndexError.notAnIndex(path: version, reason: "its build did not finish") }
-                let (floats, overflow) = metadata.nlist.multipliedReportingOverflow(by: metadata.dimension)
-                guard metadata.nlist >= 1, metadata.dimension >= 1, metadata.count >= 0, metadata.chunkCapacity >= 1, !overflow else {
-                    throw IndexError.notAnIndex(path: version, reason: "its metadata has impossible sizes")
-                }
-                let values = try txn.withValue(forKey: Array("centroids".utf8), in: opened.0) { bytes -> [Float] in
-                    guard bytes.count == 4 * floats else { return [] }
-                    return (0..<floats).map { bytes.loadUnaligned(fromByteOffset: 4 * $0, as: Float.self) }
-                } ?? []
-                guard values.count == floats else {
-                    throw IndexError.notAnIndex(path: version, reason: "centroids do not match nlist × dimension")
-                }
-                let quantizer = try txn.withValue(forKey: Array("sq8".utf8), in: opened.0) { bytes -> ScalarQuantizer? in
-                    guard let sq = ScalarQuantizer.deserialize(bytes, dimension: metadata.dimension) else {
-                        throw IndexError.notAnIndex(path: version, reason: "its SQ8 ranges do not match the dimension")
-                    }
-                    return sq
-                } ?? nil
-                return (metadata, Matrix(rows: metadata.nlist, cols: metadata.dimension, values: values), quantizer)
-            }
-            self.metadata = metadata
-            self.centroids = centroids
-            self.quantizer = quantizer
         } catch let error as LMDBError {
             throw IndexError.notAnIndex(path: version, reason: error.description)
         }
+        self.metadata = metadata!
+        self.centroids = centroids!
+    }
+
+    /// The metadata, centroids and encoding of a version, checked against each other.
+    static func readHeader(_ value: (String) throws -> [UInt8]?, path: String) throws -> (IndexMetadata, Matrix, any ListEncoding) {
+        guard let bytes = try value("meta") else { throw IndexError.notAnIndex(path: path, reason: "no metadata") }
+        let m = try MetadataCoding.decode(bytes, path: path)
+        guard m.complete else { throw IndexError.notAnIndex(path: path, reason: "its build did not finish") }
+        let (floats, overflow) = m.nlist.multipliedReportingOverflow(by: m.dimension)
+        guard m.nlist >= 1, m.dimension >= 1, m.count >= 0, m.chunkCapacity >= 1, m.chunkCapacity <= 1 << 20, !overflow else {
+            throw IndexError.notAnIndex(path: path, reason: "its metadata has impossible sizes")
+        }
+        guard let raw = try value("centroids"), raw.count == 4 * floats else {
+            throw IndexError.notAnIndex(path: path, reason: "centroids do not match nlist × dimension")
+        }
+        let values = raw.withUnsafeBytes { b in (0..<floats).map { b.loadUnaligned(fromByteOffset: 4 * $0, as: Float.self) } }
+        let codec = try value("codec") ?? []
+        guard let encoding = codec.withUnsafeBytes({ m.encoding.decode($0, dimension: m.dimension, metric: m.metric) }) else {
+            throw IndexError.notAnIndex(path: path, reason: "its \(m.encoding.rawValue) parameters do not match the dimension")
+        }
+        return (m, Matrix(rows: m.nlist, cols: m.dimension, values: values), encoding)
     }
 
     public var dimension: Int { metadata.dimension }
@@ -108,18 +99,11 @@ public final class IVFIndex: @unchecked Sendable {
     public func search(_ query: [Float], parameters: SearchParameters) throws -> [Neighbor] {
         let q = try prepare(query)
         let scores = centroidScores(q)
-        return try environment.read { txn in try scan(q, centroidScores: scores, parameters: parameters, txn: txn) }
-    }
-
-    /// Scores of a prepared query against every centroid, in list order.
-    func centroidScores(_ q: [Float]) -> [Float] {
-        var scores = [Float](repeating: 0, count: metadata.nlist)
-        score(q, against: centroids.values, count: metadata.nlist, into: &scores)
-        return scores
+        return try lists.read { reader in try scan(q, centroidScores: scores, parameters: parameters, reader: reader).neighbors }
     }
 
     /// Searches many queries: centroid scores for all of them in one sgemm, then the scans spread
-    /// over `threads` threads (each a contiguous range of queries in one read transaction).
+    /// over `threads` threads (each a contiguous range of queries on one snapshot).
     public func search(batch queries: Matrix, parameters: SearchParameters, threads: Int = 2) throws -> [[Neighbor]] {
         guard queries.cols == dimension else { throw IndexError.dimensionMismatch(expected: dimension, got: queries.cols, what: "the query batch") }
         var prepared = queries
@@ -127,14 +111,18 @@ public final class IVFIndex: @unchecked Sendable {
         metadata.metric.prepare(&prepared)
         var scores = BLAS.multiply(prepared, .none, centroids, .transposed)
         if let bias = metadata.metric.rankingBias(centroids) {
-            for r in 0..<scores.rows { for c in 0..<scores.cols { scores[r, c] -= bias[c] } }
+            // −‖q − c‖² = 2(q·c − ‖c‖²/2) − ‖q‖², the scores a single search computes.
+            for r in 0..<scores.rows {
+                let qq = prepared.row(r).reduce(Float(0)) { $0 + $1 * $1 }
+                for c in 0..<scores.cols { scores[r, c] = 2 * (scores[r, c] - bias[c]) - qq }
+            }
         }
         let parts = max(1, min(threads, queries.rows))
         let (ranked, centroidScores) = (prepared, scores)
         return try Parallel.map(parts: parts) { part in
-            try self.environment.read { txn in
+            try self.lists.read { reader in
                 try Parallel.range(part, of: parts, count: queries.rows).map { r in
-                    try self.scan(Array(ranked.row(r)), centroidScores: Array(centroidScores.row(r)), parameters: parameters, txn: txn)
+                    try self.scan(Array(ranked.row(r)), centroidScores: Array(centroidScores.row(r)), parameters: parameters, reader: reader).neighbors
                 }
             }
         }.flatMap { $0 }
@@ -150,159 +138,113 @@ public final class IVFIndex: @unchecked Sendable {
         return prepared.values
     }
 
-    /// Higher-is-better scores of `q` against `count` float vectors at `vectors`.
-    func score(_ q: [Float], against vectors: UnsafePointer<Float>, count: Int, into out: UnsafeMutablePointer<Float>) {
-        if metadata.metric == .l2 {
-            tt_l2_squared(q, vectors, count, dimension, out)
-            for i in 0..<count { out[i] = -out[i] }
-        } else {
-            tt_inner_products(q, vectors, count, dimension, out)
+    /// Scores of a prepared query against every centroid, in list order.
+    func centroidScores(_ q: [Float]) -> [Float] {
+        var scores = [Float](repeating: 0, count: metadata.nlist)
+        centroids.values.withUnsafeBufferPointer { c in
+            scores.withUnsafeMutableBufferPointer { out in
+                FullVectorScanner.score(q, c.baseAddress!, count: metadata.nlist, metric: metadata.metric, into: out.baseAddress!)
+            }
         }
+        return scores
     }
 
-    func score(_ q: [Float], against vectors: [Float], count: Int, into out: inout [Float]) {
-        vectors.withUnsafeBufferPointer { v in
-            out.withUnsafeMutableBufferPointer { o in score(q, against: v.baseAddress!, count: count, into: o.baseAddress!) }
-        }
-    }
-
-    func scan(_ q: [Float], centroidScores: [Float], parameters p: SearchParameters, txn: ReadTransaction) throws -> [Neighbor] {
-        try scanCountingLists(q, centroidScores: centroidScores, parameters: p, txn: txn).neighbors
-    }
-
-    /// The search behind `scan`, also saying how many lists it read (for tests of the widening).
-    func scanCountingLists(_ q: [Float], centroidScores: [Float], parameters p: SearchParameters,
-                           txn: ReadTransaction) throws -> (neighbors: [Neighbor], lists: Int) {
+    /// The search itself, also saying how many lists it read (for tests of the widening).
+    func scan(_ q: [Float], centroidScores: [Float], parameters p: SearchParameters,
+              reader: any InvertedListsReader) throws -> (neighbors: [Neighbor], lists: Int) {
         guard p.k >= 1 else { throw IndexError.badParameter("k must be at least 1, not \(p.k)") }
         guard p.nprobe >= 1 else { throw IndexError.badParameter("nprobe must be at least 1, not \(p.nprobe)") }
         let nlist = metadata.nlist
         let probes = min(p.nprobe, nlist)
         // The nprobe best lists, best first.
-        var best = TopK(k: probes)
-        for (c, s) in centroidScores.enumerated() { best.push(s, Int64(c)) }
-        var order = best.sorted().map { Int($0.id) }
-        let keep = quantizer == nil ? p.k : p.k * max(p.rerankFactor, 1)
-        var top = TopK(k: keep)
-        var scratch = [Float](repeating: 0, count: metadata.chunkCapacity)
-        let qstep = quantizer.map { sq in (0..<dimension).map { q[$0] * sq.steps[$0] } }
-        // SQ8 codes residuals: score = q·c_list + Σ_j q_j (min_j + code_j · step_j). SQ8 indexes are
-        // inner-product or cosine, so the centroid score already is q·c_list.
-        let qmin = quantizer.map { sq in (0..<dimension).reduce(Float(0)) { $0 + q[$1] * sq.minimums[$1] } } ?? 0
-        var scanned = 0
-        try txn.withCursor(in: lists) { cursor in
-            while scanned < nlist {
-                // The nprobe lists may hold fewer than k candidates (small lists, or filters that
-                // reject many): widen the probe one list at a time, in centroid-score order, only
-                // until enough are found, so k answers come back whenever k items exist.
-                if scanned >= probes && top.count >= keep { break }
-                if scanned == order.count {
-                    let probed = Set(order)
-                    order += (0..<nlist).filter { !probed.contains($0) }.sorted { centroidScores[$0] > centroidScores[$1] }
-                }
-                let list = order[scanned]
-                try scanList(list, cursor: cursor, q: q, qstep: qstep, qbase: qmin + centroidScores[list],
-                             parameters: p, top: &top, scratch: &scratch)
-                scanned += 1
+        var order = [Int32](repeating: 0, count: probes)
+        var orderScores = [Float](repeating: 0, count: probes)
+        _ = tt_top_indices(centroidScores, nlist, probes, &order, &orderScores)
+        let reranks = encoding.keepsFullVectors
+        var pool = CandidatePool(keep: reranks ? p.k * max(p.rerankFactor, 1) : p.k, remembersVectors: reranks)
+        var scanner = encoding.scanner(for: q, metric: metadata.metric)
+        var scores = [Float](repeating: 0, count: metadata.chunkCapacity)
+        var passing = [Int32](repeating: 0, count: metadata.chunkCapacity)
+        let stride = 4 * dimension
+        var current = -1
+        func scan(_ chunk: ListChunk) {
+            if chunk.list != current {
+                current = chunk.list
+                scanner.begin(list: current, centroidScore: centroidScores[current])
             }
-        }
-        guard quantizer != nil else { return (top.neighbors(), scanned) }
-        return (try rerank(top.neighbors(), q: q, k: p.k, txn: txn), scanned)
-    }
-
-    private func scanList(_ list: Int, cursor: Cursor, q: [Float], qstep: [Float]?, qbase: Float,
-                          parameters p: SearchParameters, top: inout TopK, scratch: inout [Float]) throws {
-        let d = dimension
-        let vectorBytes = IndexLayout.vectorBytes(metadata.encoding, dimension: d)
-        guard try cursor.seek(atLeast: IndexLayout.listKey(list, 0)) else { return }
-        while true {
-            let sameList = try cursor.withCurrent { key, value -> Bool in
-                guard IndexLayout.decodeListKey(key).list == list else { return false }
-                let count = value.count / (8 + vectorBytes)
-                let base = value.baseAddress!
-                scratch.withUnsafeMutableBufferPointer { out in
-                    if let qstep {
-                        qstep.withUnsafeBufferPointer { qs in
-                            tt_inner_products_sq8(qs.baseAddress!, qbase, (base + 8 * count).assumingMemoryBound(to: UInt8.self), count, d, out.baseAddress!)
-                        }
-                    } else {
-                        score(q, against: (base + 8 * count).assumingMemoryBound(to: Float.self), count: count, into: out.baseAddress!)
-                    }
-                    var threshold = top.threshold
-                    for i in 0..<count where out[i] >= threshold {
-                        let id = value.loadUnaligned(fromByteOffset: 8 * i, as: Int64.self)
+            scores.withUnsafeMutableBufferPointer { out in
+                passing.withUnsafeMutableBufferPointer { selected in
+                    let scores = out.baseAddress!, above = selected.baseAddress!
+                    scanner.scores(chunk.codes, count: chunk.count, into: scores)
+                    var threshold = pool.threshold
+                    let found = tt_select_at_least(scores, chunk.count, threshold, above)
+                    for j in 0..<found {
+                        let i = Int(above[j])
+                        guard scores[i] >= threshold else { continue }
+                        let id = chunk.id(i)
                         if p.filtered {
                             if p.exclude.contains(id) { continue }
                             if let allow = p.allow, !allow(id) { continue }
                         }
-                        top.push(out[i], id)
-                        threshold = top.threshold
+                        pool.push(scores[i], id, vector: chunk.vectors + stride * i)
+                        threshold = pool.threshold
                     }
                 }
-                return true
             }
-            guard sameList, try cursor.move(.next) else { return }
         }
-    }
-
-    /// Re-scores SQ8 candidates with their full-precision vectors and keeps the best k.
-    private func rerank(_ candidates: [Neighbor], q: [Float], k: Int, txn: ReadTransaction) throws -> [Neighbor] {
-        var top = TopK(k: k)
-        var s: [Float] = [0]
-        for c in candidates {
-            let found = try txn.withValue(forKey: IndexLayout.idKey(c.id), in: raw) { bytes -> Bool in
-                s.withUnsafeMutableBufferPointer { out in
-                    score(q, against: bytes.baseAddress!.assumingMemoryBound(to: Float.self), count: 1, into: out.baseAddress!)
-                }
-                return true
+        // The probed lists' chunks are located first and their first lines prefetched, so the
+        // misses of reaching each list overlap instead of stalling each list's scan in turn.
+        var chunks: [ListChunk] = []
+        chunks.reserveCapacity(probes)
+        for list in order {
+            try reader.forEachChunk(of: Int(list)) { chunks.append($0); return true }
+        }
+        for chunk in chunks { tt_prefetch(chunk.codes, 512) }
+        for chunk in chunks { scan(chunk) }
+        var scanned = probes
+        // The nprobe lists may hold fewer than k candidates (small lists, or filters that reject
+        // many): widen the probe one list at a time, in centroid-score order, only until enough
+        // are found, so k answers come back whenever k items exist.
+        while scanned < nlist && !pool.isFull {
+            if scanned == order.count {
+                let probed = Set(order)
+                order += (0..<Int32(nlist)).filter { !probed.contains($0) }.sorted { centroidScores[Int($0)] > centroidScores[Int($1)] }
             }
-            if found == true { top.push(s[0], c.id) }
+            try reader.forEachChunk(of: Int(order[scanned])) { scan($0); return true }
+            scanned += 1
         }
-        return top.neighbors()
+        return (reranks ? pool.reranked(q, k: p.k, metric: metadata.metric) : pool.top.neighbors(), scanned)
     }
 
     // MARK: Reading back
 
-    /// Every stored vector with its id, in list order (flat indexes; SQ8 gives the full-precision
-    /// copies). For exact-search baselines and exports.
+    /// Every stored vector (full precision) with its id, in list order. For exact-search
+    /// baselines, calibration and exports.
     public func allVectors() throws -> (vectors: Matrix, ids: [Int64]) {
         let d = dimension
         var values = [Float](), ids = [Int64]()
         values.reserveCapacity(metadata.count * d)
         ids.reserveCapacity(metadata.count)
-        try environment.read { txn in
-            if metadata.encoding == .sq8 {
-                try txn.forEach(in: raw) { key, value in
-                    let ordered = UInt64(bigEndian: key.loadUnaligned(as: UInt64.self)) ^ (1 << 63)
-                    ids.append(Int64(bitPattern: ordered))
-                    values += value.bindMemory(to: Float.self)
-                    return true
-                }
-                return
-            }
-            try txn.forEach(in: lists) { _, value in
-                let count = value.count / (8 + 4 * d)
-                for i in 0..<count { ids.append(value.loadUnaligned(fromByteOffset: 8 * i, as: Int64.self)) }
-                values += UnsafeRawBufferPointer(rebasing: value[(8 * count)...]).bindMemory(to: Float.self)
+        try lists.read { reader in
+            try reader.forEachChunk { chunk in
+                for i in 0..<chunk.count { ids.append(chunk.id(i)) }
+                values += UnsafeRawBufferPointer(start: chunk.vectors, count: 4 * d * chunk.count).bindMemory(to: Float.self)
                 return true
             }
         }
         return (Matrix(rows: ids.count, cols: d, values: values), ids)
     }
 
-    /// The stored vector of `id` (full precision for SQ8 indexes).
+    /// The stored vector of `id` (full precision).
     /// - Throws: `IndexError.unknownID`.
     public func vector(id: Int64) throws -> [Float] {
         let d = dimension
-        let found = try environment.read { txn -> [Float]? in
-            if metadata.encoding == .sq8 {
-                return try txn.withValue(forKey: IndexLayout.idKey(id), in: raw) { Array($0.bindMemory(to: Float.self)) }
-            }
-            guard let (list, position) = try txn.withValue(forKey: IndexLayout.idKey(id), in: idsDB, IndexLayout.decodeLocation) else { return nil }
-            let capacity = metadata.chunkCapacity
-            return try txn.withValue(forKey: IndexLayout.listKey(list, position / capacity), in: lists) { value in
-                let count = value.count / (8 + 4 * d), slot = position % capacity
-                return (0..<d).map { value.loadUnaligned(fromByteOffset: 8 * count + 4 * (slot * d + $0), as: Float.self) }
-            }
+        let found = try lists.read { reader -> [Float]? in
+            guard let at = try reader.location(of: id) else { return nil }
+            return try reader.withChunk(list: at.list, chunk: at.chunk) { chunk in
+                guard at.slot < chunk.count else { return nil }
+                return (0..<d).map { chunk.vectors.loadUnaligned(fromByteOffset: 4 * (at.slot * d + $0), as: Float.self) }
+            } ?? nil
         }
         guard let found else { throw IndexError.unknownID(id) }
         return found
@@ -311,13 +253,58 @@ public final class IVFIndex: @unchecked Sendable {
     /// Vectors per list, in list order.
     public func listSizes() throws -> [Int] {
         var sizes = [Int](repeating: 0, count: metadata.nlist)
-        let vectorBytes = IndexLayout.vectorBytes(metadata.encoding, dimension: dimension)
-        try environment.read { txn in
-            try txn.forEach(in: lists) { key, value in
-                sizes[IndexLayout.decodeListKey(key).list] += value.count / (8 + vectorBytes)
+        try lists.read { reader in
+            try reader.forEachChunk { chunk in
+                if chunk.list < sizes.count { sizes[chunk.list] += chunk.count }
                 return true
             }
         }
         return sizes
+    }
+}
+
+/// The best candidates of one search. For encodings that re-rank it remembers where each
+/// candidate's full-precision vector is (inside the snapshot being read), so the re-rank reads
+/// them directly.
+struct CandidatePool {
+    var top: TopK
+    let remembersVectors: Bool
+    private var ids: [Int64] = []
+    private var vectors: [UnsafeRawPointer] = []
+
+    init(keep: Int, remembersVectors: Bool) {
+        top = TopK(k: keep)
+        self.remembersVectors = remembersVectors
+    }
+
+    var isFull: Bool { top.isFull }
+    var threshold: Float { top.threshold }
+
+    @inline(__always)
+    mutating func push(_ score: Float, _ id: Int64, vector: UnsafeRawPointer) {
+        guard remembersVectors else { top.push(score, id); return }
+        top.push(score, Int64(ids.count))
+        ids.append(id)
+        vectors.append(vector)
+    }
+
+    /// The best k of the kept candidates by exact score (their vectors read in one gather).
+    func reranked(_ q: [Float], k: Int, metric: Metric) -> [Neighbor] {
+        let kept = top.entries
+        var exact = TopK(k: k)
+        if metric == .l2 {
+            var score: Float = 0
+            for candidate in kept {
+                let slot = Int(candidate.id)
+                FullVectorScanner.score(q, vectors[slot].assumingMemoryBound(to: Float.self), count: 1, metric: metric, into: &score)
+                exact.push(score, ids[slot])
+            }
+            return exact.neighbors()
+        }
+        let pointers: [UnsafePointer<Float>?] = kept.map { vectors[Int($0.id)].assumingMemoryBound(to: Float.self) }
+        var scores = [Float](repeating: 0, count: kept.count)
+        tt_inner_products_gather(q, pointers, kept.count, q.count, &scores)
+        for (candidate, score) in zip(kept, scores) { exact.push(score, ids[Int(candidate.id)]) }
+        return exact.neighbors()
     }
 }

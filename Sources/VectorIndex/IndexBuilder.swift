@@ -2,19 +2,40 @@ import Foundation
 import LinearAlgebra
 import LMDB
 
+/// Which list layout a build makes.
+public enum IndexLayoutChoice: String, Codable, Sendable, CaseIterable {
+    /// Exact (one flat list) for small sets and whenever scanning everything is measured to be
+    /// as fast as the calibrated IVF search; IVF otherwise.
+    case auto
+    /// Always IVF with the requested nlist and encoding.
+    case ivf
+    /// Always one flat list, scanned exactly.
+    case exact
+}
+
 /// Settings for building an index.
 public struct BuildParameters: Sendable {
     public var nlist: Int
     public var metric = Metric.innerProduct
     public var encoding = VectorEncoding.flat
+    public var layout = IndexLayoutChoice.auto
+    /// With `layout: auto`, sets of at most this many bytes of float32 vectors are indexed
+    /// exactly without trying IVF (see `docs/benchmarks.md` for the measurement behind it).
+    public var exactBelowBytes = 16 << 20
+    /// k-means iterations (FAISS's IVF default).
     public var iterations = 10
-    /// Vectors sampled to train k-means; 0 uses 256 · nlist (FAISS's default).
+    /// Vectors sampled to train k-means; 0 uses `KMeansParameters`' default.
     public var trainSample = 0
+    /// PQ4 sub-quantizers (0: `PQ4Encoding.defaultSubQuantizers`).
+    public var subQuantizers = 0
+    /// Measure recall against exact search after building and record the fastest setting that
+    /// reaches the target; nil skips it (searches then default to nprobe 8).
+    public var calibration: CalibrationSettings? = CalibrationSettings()
     public var seed: UInt64 = 1
     public var threads = 2
     /// Published versions to keep (the current one always stays).
     public var keepVersions = 3
-    public var chunkCapacity = IndexLayout.defaultChunkCapacity
+    public var chunkCapacity = 1_024
     /// Recorded in the metadata: where the vectors came from.
     public var source = ""
 
@@ -35,19 +56,30 @@ public struct BuildReport: Codable, Sendable {
     public var count: Int
     public var dimension: Int
     public var nlist: Int
+    public var encoding: VectorEncoding
+    /// k-means and codec training.
     public var trainSeconds: Double
+    /// Assigning, encoding and writing the lists.
     public var addSeconds: Double
+    /// Measuring recall and speed for the default search setting.
+    public var calibrationSeconds: Double
     public var buildSeconds: Double
     public var kmeansObjective: [Double]
     public var emptyClustersRepaired: Int
+    public var calibration: IndexCalibration?
+    /// Why the build chose its layout, when it chose.
+    public var layoutNote: String?
 }
 
-/// Builds a new index version from vectors and ids, and makes it current.
+/// Builds a new index version from vectors and ids, and makes it current: k-means centroids,
+/// the encoding's training, the lists, then (by default) a calibration of the default search
+/// setting against exact search, after which a set that an exact scan serves as fast is
+/// rewritten as one exact list.
 public enum IndexBuilder {
     /// Builds into the index directory `root` (created when missing).
     /// - Parameters:
     ///   - ids: one per row; nil uses the row numbers.
-    ///   - progress: stage messages ("k-means iteration 3/10 …").
+    ///   - progress: stage messages ("k-means iteration 3/20 …").
     /// - Throws: `IndexError` for bad input (empty, non-finite, duplicate ids, nlist > n); on any
     ///   error the previous version stays current and the partial build is removed.
     public static func build(vectors input: Matrix, ids: [Int64]? = nil, parameters p: BuildParameters,
@@ -60,9 +92,8 @@ public enum IndexBuilder {
         let n = input.rows, d = input.cols
         guard n > 0, d > 0 else { throw IndexError.emptyInput("the vector set") }
         guard p.nlist >= 1 else { throw IndexError.badParameter("nlist must be at least 1, not \(p.nlist)") }
-        guard p.nlist <= n else { throw IndexError.tooFewVectors(count: n, nlist: p.nlist) }
-        if p.encoding == .sq8 && p.metric == .l2 {
-            throw IndexError.badParameter("sq8 encoding supports the inner_product and cosine metrics; use flat for l2")
+        if p.encoding != .flat && p.metric == .l2 {
+            throw IndexError.badParameter("\(p.encoding.rawValue) encoding supports the inner_product and cosine metrics; use flat for l2")
         }
         try VectorFile.checkFinite(input, source: "the vector set")
         if p.metric == .cosine, let zero = firstZeroRow(input) {
@@ -73,40 +104,50 @@ public enum IndexBuilder {
         var seen = Set<Int64>(minimumCapacity: n)
         for id in ids where !seen.insert(id).inserted { throw IndexError.duplicateID(id) }
         seen = []
-
         var vectors = input
         if p.metric == .cosine { KMeans.normalizeRows(&vectors) }
 
-        var kp = KMeansParameters(k: p.nlist)
-        kp.iterations = p.iterations
-        kp.trainSample = p.trainSample
-        kp.spherical = p.metric.spherical
-        kp.seed = p.seed
-        kp.threads = p.threads
-        let clustering = try KMeans.train(vectors, parameters: kp) { iteration, objective in
-            progress?("k-means iteration \(iteration)/\(kp.iterations), objective \(String(format: "%.6g", objective))")
-            TestHold.reach("kmeans", in: root)
+        let small = n * d * 4 <= p.exactBelowBytes
+        var layout = p.layout
+        var note: String?
+        if layout == .auto && (small || p.nlist == 1) {
+            layout = .exact
+            note = p.nlist == 1 ? "exact: nlist 1" : "exact: \(n) × \(d) float32 (\(n * d * 4 / 1_048_576) MiB) is at most the \(p.exactBelowBytes / 1_048_576) MiB below which an exact scan is used"
+        } else if layout == .ivf || layout == .auto {
+            guard p.nlist <= n else { throw IndexError.tooFewVectors(count: n, nlist: p.nlist) }
         }
-        let trained = Date()
-        progress?("assigning \(n) vectors to \(p.nlist) lists")
-        let (assignment, _) = KMeans.assign(vectors, to: clustering.centroids, spherical: p.metric.spherical, threads: p.threads)
 
         let (building, name) = try directory.beginBuild()
         do {
-            try write(vectors: vectors, ids: ids, assignment: assignment, centroids: clustering.centroids,
-                      parameters: p, to: building, started: started, progress: progress)
+            var attempt = try buildVersion(vectors: vectors, ids: ids, layout: layout, parameters: p, at: building,
+                                           root: root, started: started, progress: progress)
+            if p.layout == .auto, layout == .ivf || layout == .auto, let c = attempt.calibration, let exact = c.exactQPS,
+               let chosen = c.curve.first(where: { $0.nprobe == c.nprobe && $0.rerankFactor == c.rerankFactor }), exact >= chosen.qps || !c.reached {
+                // Scanning everything is as fast as the calibrated IVF search (or the IVF search
+                // cannot reach the target): write the exact layout instead.
+                let why = c.reached
+                    ? "exact: scanning all \(n) vectors (\(Int(exact)) queries/s) is as fast as IVF at nprobe \(c.nprobe) (\(Int(chosen.qps)) queries/s)"
+                    : "exact: IVF reached only recall@10 \(String(format: "%.3f", c.recallAt10)) of the \(c.targetRecall) asked for"
+                progress?(why)
+                try FileManager.default.removeItem(atPath: building)
+                try FileManager.default.createDirectory(atPath: building, withIntermediateDirectories: true)
+                let ivfTrain = attempt.trainSeconds
+                attempt = try buildVersion(vectors: vectors, ids: ids, layout: .exact, parameters: p, at: building,
+                                           root: root, started: started, progress: progress)
+                attempt.trainSeconds += ivfTrain
+                note = why
+            }
+            try finish(attempt, note: note, at: building, parameters: p, started: started)
+            TestHold.reach("synced", in: root)
+            let published = try directory.publish(building: building, name: name, keep: p.keepVersions)
+            attempt.report.path = published
+            attempt.report.layoutNote = note
+            attempt.report.buildSeconds = Date().timeIntervalSince(started)
+            return attempt.report
         } catch {
             try? FileManager.default.removeItem(atPath: building)
             throw error
         }
-        TestHold.reach("synced", in: root)
-        let published = try directory.publish(building: building, name: name, keep: p.keepVersions)
-        let finished = Date()
-        return BuildReport(path: published, count: n, dimension: d, nlist: p.nlist,
-                           trainSeconds: trained.timeIntervalSince(started),
-                           addSeconds: finished.timeIntervalSince(trained),
-                           buildSeconds: finished.timeIntervalSince(started),
-                           kmeansObjective: clustering.objective, emptyClustersRepaired: clustering.emptyClustersRepaired)
     }
 
     /// The first row of `m` whose entries are all zero, if any.
@@ -116,85 +157,100 @@ public enum IndexBuilder {
         }
     }
 
-    private static func write(vectors: Matrix, ids: [Int64], assignment: [Int32], centroids: Matrix,
-                              parameters p: BuildParameters, to path: String, started: Date,
-                              progress: ((String) -> Void)?) throws {
+    /// One written (not yet published) version and what building it took.
+    struct Attempt {
+        var report: BuildReport
+        var metadata: IndexMetadata
+        var lists: LMDBInvertedLists
+        var trainSeconds: Double { get { report.trainSeconds } set { report.trainSeconds = newValue } }
+        var calibration: IndexCalibration? { report.calibration }
+    }
+
+    /// Trains, writes and calibrates one layout at `path`.
+    private static func buildVersion(vectors: Matrix, ids: [Int64], layout: IndexLayoutChoice, parameters p: BuildParameters,
+                                     at path: String, root: String, started: Date, progress: ((String) -> Void)?) throws -> Attempt {
         let n = vectors.rows, d = vectors.cols
-        // Rows grouped by list, in row order within a list (a counting sort).
-        var starts = [Int](repeating: 0, count: p.nlist + 1)
-        for a in assignment { starts[Int(a) + 1] += 1 }
-        for l in 0..<p.nlist { starts[l + 1] += starts[l] }
-        var order = [Int](repeating: 0, count: n)
-        var fill = starts
-        for (row, a) in assignment.enumerated() {
-            order[fill[Int(a)]] = row
-            fill[Int(a)] += 1
-        }
-        // SQ8 codes the residual to the list's centroid, whose range is far narrower than the
-        // vectors', so the 255 steps are correspondingly finer.
-        let quantizer = p.encoding == .sq8 ? ScalarQuantizer(residualsOf: vectors, centroids: centroids, assignment: assignment) : nil
-        var residual = [Float](repeating: 0, count: d)
-        let vectorBytes = IndexLayout.vectorBytes(p.encoding, dimension: d)
-        let estimate = n * (8 + vectorBytes + 48) + (p.encoding == .sq8 ? n * (4 * d + 32) : 0) + p.nlist * d * 4
-        var options = EnvironmentOptions(mapSize: max(64 << 20, estimate * 2), maxDatabases: 8)
-        options.noSync = true  // one explicit sync at the end, before publishing
-        let env = try Environment(path: path, options: options)
-        progress?("writing \(n) vectors into \(p.nlist) lists")
-        try env.write { txn in
-            let meta = try txn.openDatabase(named: "meta", create: true)
-            let lists = try txn.openDatabase(named: "lists", create: true)
-            let idsDB = try txn.openDatabase(named: "ids", create: true)
-            let raw = try txn.openDatabase(named: "vectors", create: true)
-            try txn.put(centroids.values.withUnsafeBytes { Array($0) }, forKey: Array("centroids".utf8), in: meta)
-            if let quantizer { try txn.put(quantizer.serialized, forKey: Array("sq8".utf8), in: meta) }
-            var code = [UInt8](repeating: 0, count: d)
-            try vectors.values.withUnsafeBufferPointer { xs in
-                for list in 0..<p.nlist {
-                    if list % 256 == 0 { progress?("writing list \(list + 1) of \(p.nlist) (\(100 * list / p.nlist)%)") }
-                    if list == p.nlist / 2 { TestHold.reach("writing", in: ((path as NSString).deletingLastPathComponent as NSString).deletingLastPathComponent) }
-                    let members = order[starts[list]..<starts[list + 1]]
-                    var chunk = 0
-                    var offset = members.startIndex
-                    while offset < members.endIndex {
-                        let count = min(p.chunkCapacity, members.endIndex - offset)
-                        let rows = members[offset..<(offset + count)]
-                        try txn.putReserved(size: count * (8 + vectorBytes), forKey: IndexLayout.listKey(list, chunk), in: lists) { out in
-                            for (slot, row) in rows.enumerated() {
-                                out.storeBytes(of: ids[row], toByteOffset: 8 * slot, as: Int64.self)
-                                let at = 8 * count + slot * vectorBytes
-                                if let quantizer {
-                                    for j in 0..<d { residual[j] = xs[row * d + j] - centroids[list, j] }
-                                    residual.withUnsafeBufferPointer { quantizer.encode($0, into: &code) }
-                                    code.withUnsafeBytes { (out.baseAddress! + at).copyMemory(from: $0.baseAddress!, byteCount: d) }
-                                } else {
-                                    (out.baseAddress! + at).copyMemory(from: xs.baseAddress! + row * d, byteCount: 4 * d)
-                                }
-                            }
-                        }
-                        offset += count
-                        chunk += 1
-                    }
-                }
+        let t0 = Date()
+        let exact = layout == .exact
+        let nlist = exact ? 1 : p.nlist
+        let encodingName = exact ? VectorEncoding.flat : p.encoding
+        var centroids: Matrix
+        var objective: [Double] = []
+        var repaired = 0
+        var assignment: [Int32]
+        if exact {
+            centroids = Matrix(rows: 1, cols: d)
+            assignment = [Int32](repeating: 0, count: n)
+        } else {
+            var kp = KMeansParameters(k: nlist)
+            kp.iterations = p.iterations
+            kp.trainSample = p.trainSample
+            kp.spherical = p.metric.spherical
+            kp.seed = p.seed
+            kp.threads = p.threads
+            let clustering = try KMeans.train(vectors, parameters: kp) { iteration, value in
+                progress?("k-means iteration \(iteration)/\(kp.iterations), objective \(String(format: "%.6g", value))")
+                TestHold.reach("kmeans", in: root)
             }
-            // Id → location (and full vectors for SQ8 re-ranking), in id order so LMDB can append.
-            var position = [Int](repeating: 0, count: n)
-            for list in 0..<p.nlist { for (i, row) in order[starts[list]..<starts[list + 1]].enumerated() { position[row] = i } }
-            let byID = (0..<n).sorted { ids[$0] < ids[$1] }
-            for row in byID {
-                let key = IndexLayout.idKey(ids[row])
-                try txn.put(IndexLayout.location(Int(assignment[row]), position[row]), forKey: key, in: idsDB, append: true)
-                if quantizer != nil {
-                    try txn.put(Array(vectors.row(row)).withUnsafeBytes { Array($0) }, forKey: key, in: raw, append: true)
-                }
-            }
-            let metadata = IndexMetadata(
-                formatVersion: IndexLayout.formatVersion, dimension: d, metric: p.metric, nlist: p.nlist, count: n,
-                encoding: p.encoding, chunkCapacity: p.chunkCapacity, source: p.source,
-                builtAt: ISO8601DateFormatter().string(from: Date()),
-                buildSeconds: Date().timeIntervalSince(started), complete: true, calibration: nil)
-            try txn.put(try IndexLayout.encodeMetadata(metadata), forKey: Array("meta".utf8), in: meta)
+            (centroids, objective, repaired) = (clustering.centroids, clustering.objective, clustering.emptyClustersRepaired)
+            progress?("assigning \(n) vectors to \(nlist) lists")
+            assignment = KMeans.assign(vectors, to: centroids, spherical: p.metric.spherical, threads: p.threads).assignment
         }
-        try env.sync()
+        let encoding: any ListEncoding
+        switch encodingName {
+        case .flat: encoding = FlatEncoding(dimension: d)
+        case .sq8: encoding = SQ8Encoding(residualsOf: vectors, centroids: centroids, assignment: assignment)
+        case .pq4:
+            let m = p.subQuantizers > 0 ? p.subQuantizers : PQ4Encoding.defaultSubQuantizers(dimension: d)
+            progress?("training \(m) 4-bit sub-quantizers")
+            encoding = try PQ4Encoding(residualsOf: vectors, centroids: centroids, assignment: assignment, subQuantizers: m, seed: p.seed)
+        }
+        let t1 = Date()
+        progress?("encoding and writing \(n) vectors into \(nlist) list\(nlist == 1 ? "" : "s")")
+        let codes = ListFilling.encode(vectors, assignment: assignment, centroids: centroids, encoding: encoding, threads: p.threads)
+        let perVector = 8 + 12 + 40 + encoding.packedBytes(count: 1024) / 1024 + (encoding.keepsFullVectors ? 4 * d : 0)
+        let lists = try LMDBInvertedLists(creatingAt: path, format: ListFormat(encoding: encoding, chunkCapacity: p.chunkCapacity),
+                                          mapSize: max(64 << 20, 2 * (n * perVector + nlist * d * 4)))
+        var metadata = IndexMetadata(
+            formatVersion: MetadataCoding.formatVersion, dimension: d, metric: p.metric, nlist: nlist, count: n,
+            encoding: encodingName, chunkCapacity: p.chunkCapacity, source: p.source,
+            builtAt: ISO8601DateFormatter().string(from: Date()), buildSeconds: 0, complete: false, calibration: nil)
+        try lists.write { writer in
+            try writer.setValue(centroids.values.withUnsafeBytes { Array($0) }, forKey: "centroids")
+            try writer.setValue(encoding.serialized, forKey: "codec")
+            try ListFilling.append(vectors: vectors, ids: ids, assignment: assignment, codes: codes, nlist: nlist,
+                                   encoding: encoding, to: writer) { done in
+                progress?("wrote list \(done) of \(nlist) (\(100 * done / nlist)%)")
+                if done >= nlist / 2 && done - 256 < nlist / 2 { TestHold.reach("writing", in: root) }
+            }
+            // Complete for the calibration's reads; `finish` rewrites it with the results.
+            metadata.complete = true
+            try writer.setValue(try MetadataCoding.encode(metadata), forKey: "meta")
+        }
+        let t2 = Date()
+        var calibration: IndexCalibration?
+        if let settings = p.calibration {
+            let opened = try IVFIndex(path: path)
+            calibration = try IndexCalibrator.calibrate(opened, base: vectors, ids: ids, settings: settings, threads: p.threads, progress: progress)
+        }
+        let t3 = Date()
+        metadata.calibration = calibration
+        let report = BuildReport(path: path, count: n, dimension: d, nlist: nlist, encoding: encodingName,
+                                 trainSeconds: t1.timeIntervalSince(t0), addSeconds: t2.timeIntervalSince(t1),
+                                 calibrationSeconds: t3.timeIntervalSince(t2), buildSeconds: t3.timeIntervalSince(started),
+                                 kmeansObjective: objective, emptyClustersRepaired: repaired, calibration: calibration)
+        return Attempt(report: report, metadata: metadata, lists: lists)
+    }
+
+    /// Records the calibration and the build time in the metadata and syncs, ready to publish.
+    private static func finish(_ attempt: Attempt, note: String?, at path: String, parameters p: BuildParameters, started: Date) throws {
+        var metadata = attempt.metadata
+        metadata.calibration = attempt.calibration
+        metadata.layoutNote = note
+        metadata.buildSeconds = Date().timeIntervalSince(started)
+        metadata.builtAt = ISO8601DateFormatter().string(from: Date())
+        try attempt.lists.write { writer in try writer.setValue(try MetadataCoding.encode(metadata), forKey: "meta") }
+        try attempt.lists.sync()
     }
 }
 

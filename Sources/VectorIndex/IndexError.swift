@@ -9,6 +9,7 @@ public enum IndexError: Error, CustomStringConvertible, Equatable {
     case missingIndex(path: String)
     case notAnIndex(path: String, reason: String)
     case formatFromTheFuture(path: String, found: Int, supported: Int)
+    case formatTooOld(path: String, found: Int, supported: Int)
     case badParameter(String)
     case unknownID(Int64)
     /// Another build holds the index directory's lock.
@@ -26,6 +27,8 @@ public enum IndexError: Error, CustomStringConvertible, Equatable {
         case let .notAnIndex(path, reason): "\(path) is not a TwoTower index: \(reason)"
         case let .formatFromTheFuture(path, found, supported):
             "\(path): index format version \(found) is newer than this twotower reads (\(supported)); upgrade twotower"
+        case let .formatTooOld(path, found, supported):
+            "\(path): index format version \(found) was written by an older twotower; this one reads \(supported): build the index again with `twotower build-index`"
         case .badParameter(let message): message
         case .unknownID(let id): "no vector with id \(id) in the index"
         case let .buildInProgress(path, pid): "another build is running in \(path) (pid \(pid)); wait for it to finish"

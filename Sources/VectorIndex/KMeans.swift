@@ -53,16 +53,27 @@ public enum KMeans {
             let (assignment, value) = assign(data, to: centroids, spherical: p.spherical, threads: p.threads)
             objective.append(value)
             progress?(iteration, value)
-            // Update: mean of each cluster's members.
-            var sums = [Double](repeating: 0, count: p.k * d)
-            var counts = [Int](repeating: 0, count: p.k)
-            data.values.withUnsafeBufferPointer { xs in
-                for i in 0..<data.rows {
-                    let c = Int(assignment[i])
-                    counts[c] += 1
-                    let row = i * d, base = c * d
-                    for j in 0..<d { sums[base + j] += Double(xs[row + j]) }
+            // Update: mean of each cluster's members, the sums taken in parallel over the rows.
+            let parts = max(1, min(p.threads, data.rows / 4_096 + 1))
+            let partial = Parallel.map(parts: parts) { part -> (sums: [Double], counts: [Int]) in
+                var sums = [Double](repeating: 0, count: p.k * d)
+                var counts = [Int](repeating: 0, count: p.k)
+                data.values.withUnsafeBufferPointer { xs in
+                    sums.withUnsafeMutableBufferPointer { acc in
+                        for i in Parallel.range(part, of: parts, count: data.rows) {
+                            let c = Int(assignment[i])
+                            counts[c] += 1
+                            let row = xs.baseAddress! + i * d, base = acc.baseAddress! + c * d
+                            for j in 0..<d { base[j] += Double(row[j]) }
+                        }
+                    }
                 }
+                return (sums, counts)
+            }
+            var sums = partial[0].sums, counts = partial[0].counts
+            for other in partial.dropFirst() {
+                for i in sums.indices { sums[i] += other.sums[i] }
+                for c in counts.indices { counts[c] += other.counts[c] }
             }
             for c in 0..<p.k where counts[c] > 0 {
                 for j in 0..<d { centroids[c, j] = Float(sums[c * d + j] / Double(counts[c])) }
@@ -91,16 +102,21 @@ public enum KMeans {
         // Each worker takes whole blocks (a single-threaded sgemm, then the arg-best kernel) and
         // returns their assignments; the blocks are put back in order afterwards.
         let parts = Parallel.map(parts: workers) { worker -> (blocks: [(start: Int, best: [Int32])], total: Double) in
-            var scores = Matrix(rows: block, cols: k)
+            var scores = Matrix(rows: block, cols: k)  // the first rows × k entries are used
             var best = [Float](repeating: 0, count: block)
             var done: [(start: Int, best: [Int32])] = []
             var total = 0.0
             var b = worker
             while b < blocks {
                 let start = b * block, rows = min(block, n - start)
-                let slice = Matrix(rows: rows, cols: d, values: Array(x.values[(start * d)..<((start + rows) * d)]))
-                if scores.rows != rows { scores = Matrix(rows: rows, cols: k) }
-                BLAS.gemm(slice, .none, centroids, .transposed, into: &scores)
+                x.values.withUnsafeBufferPointer { xs in
+                    centroids.values.withUnsafeBufferPointer { cs in
+                        scores.values.withUnsafeMutableBufferPointer { out in
+                            BLAS.gemm(m: rows, n: k, k: d, xs.baseAddress! + start * d, lda: d, .none,
+                                      cs.baseAddress!, ldb: d, .transposed, out.baseAddress!, ldc: k)
+                        }
+                    }
+                }
                 var index = [Int32](repeating: 0, count: rows)
                 scores.values.withUnsafeBufferPointer { s in
                     bias.withUnsafeBufferPointer { bias in
@@ -163,15 +179,25 @@ public enum KMeans {
 
     /// `count` distinct rows chosen with a seeded partial shuffle.
     static func sampleRows(_ x: Matrix, count: Int, rng: inout SplitMix64) -> Matrix {
-        var order = Array(0..<x.rows)
+        rows(sampleRowNumbers(x.rows, count: count, rng: &rng), of: x)
+    }
+
+    /// `count` distinct numbers below `n`, by a seeded partial shuffle.
+    static func sampleRowNumbers(_ n: Int, count: Int, rng: inout SplitMix64) -> [Int] {
+        var order = Array(0..<n)
         for i in 0..<count {
-            let j = i + Int(rng.next() % UInt64(x.rows - i))
+            let j = i + Int(rng.next() % UInt64(n - i))
             order.swapAt(i, j)
         }
+        return Array(order.prefix(count))
+    }
+
+    /// The given rows of `x`, in that order.
+    static func rows(_ numbers: [Int], of x: Matrix) -> Matrix {
         var values = [Float]()
-        values.reserveCapacity(count * x.cols)
-        for i in order.prefix(count) { values += x.row(i) }
-        return Matrix(rows: count, cols: x.cols, values: values)
+        values.reserveCapacity(numbers.count * x.cols)
+        for i in numbers { values += x.row(i) }
+        return Matrix(rows: numbers.count, cols: x.cols, values: values)
     }
 
     /// k-means++ seeding: each next seed drawn with probability proportional to its squared

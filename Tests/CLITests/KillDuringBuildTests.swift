@@ -31,7 +31,7 @@ struct KillDuringBuildTests {
             try? FileManager.default.removeItem(atPath: marker)
             let process = Process()
             process.executableURL = URL(fileURLWithPath: Tool.binary)
-            process.arguments = ["build-index", "--vectors", dir.file("big.npy"), "--nlist", "64", "--out", root]
+            process.arguments = ["build-index", "--vectors", dir.file("big.npy"), "--nlist", "64", "--layout", "ivf", "--out", root]
             process.environment = ProcessInfo.processInfo.environment.merging(["TWOTOWER_TEST_HOLD_AT": phase]) { $1 }
             process.standardOutput = FileHandle.nullDevice
             process.standardError = FileHandle.nullDevice

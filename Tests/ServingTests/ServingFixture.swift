@@ -97,7 +97,12 @@ struct ServingFixture {
 
     static func buildIndex(modelPath: String, store: InteractionStore, into root: String, seed: UInt64) throws {
         let loaded = try LoadedModel.load(modelPath, store: store)
+        // IVF with four lists (not the exact layout a set this small gets by default), so the
+        // tests see probing, widening and nprobe bounds; no calibration (searches default to 8, at
+        // most nlist).
         var parameters = BuildParameters(nlist: 4)
+        parameters.layout = .ivf
+        parameters.calibration = nil
         parameters.seed = seed
         _ = try IndexBuilder.build(vectors: loaded.itemEmbeddings(), parameters: parameters, into: root)
     }

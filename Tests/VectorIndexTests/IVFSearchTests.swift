@@ -7,7 +7,7 @@ import Testing
 struct IVFSearchTests {
     func build(_ x: Matrix, nlist: Int, metric: Metric = .innerProduct, encoding: VectorEncoding = .flat,
                ids: [Int64]? = nil, dir: IndexDir, chunk: Int = 4_096) throws -> IVFIndex {
-        var p = BuildParameters(nlist: nlist)
+        var p = ivfParameters(nlist: nlist)
         p.metric = metric
         p.encoding = encoding
         p.chunkCapacity = chunk
@@ -53,8 +53,8 @@ struct IVFSearchTests {
         let scores = index.centroidScores(q)
         let firstList = try index.listSizes()[scores.indices.max { scores[$0] < scores[$1] }!]
         widened.exclude = Set(try index.search(q, parameters: SearchParameters(k: firstList, nprobe: 1)).map(\.id))  // the whole first list
-        let (neighbors, lists) = try index.environment.read { txn in
-            try index.scanCountingLists(q, centroidScores: index.centroidScores(q), parameters: widened, txn: txn)
+        let (neighbors, lists) = try index.lists.read { reader in
+            try index.scan(q, centroidScores: index.centroidScores(q), parameters: widened, reader: reader)
         }
         #expect(neighbors.count == 20)
         #expect(lists >= 2 && lists <= 3, "read \(lists) of 10 lists for 20 items, clusters holding ~100")
@@ -99,7 +99,7 @@ struct IVFSearchTests {
         }
         let (rf, rs) = (try recall(flat), try recall(sq))
         #expect(rs >= rf - 0.01, "SQ8 recall \(rs) vs flat \(rf)")
-        #expect(IndexLayout.vectorBytes(.sq8, dimension: 32) * 10 <= IndexLayout.vectorBytes(.flat, dimension: 32) * 3)
+        #expect(sq.encoding.packedBytes(count: 1_024) * 10 <= flat.encoding.packedBytes(count: 1_024) * 3, "codes scanned: a quarter of the float32 bytes")
         #expect(try sq.listSizes().reduce(0, +) == 4_000)
     }
 

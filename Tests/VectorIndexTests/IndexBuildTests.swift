@@ -7,7 +7,7 @@ import Testing
 struct IndexBuildTests {
     @Test func eachBuildIsANewVersionAndOnlyTheLastNAreKept() throws {
         let dir = IndexDir()
-        var p = BuildParameters(nlist: 4)
+        var p = ivfParameters(nlist: 4)
         p.keepVersions = 2
         var paths: [String] = []
         for seed in 1...3 {
@@ -22,25 +22,25 @@ struct IndexBuildTests {
 
     @Test func badInputsAreClearErrorsAndLeaveTheCurrentVersionAlone() throws {
         let dir = IndexDir()
-        let good = try IndexBuilder.build(vectors: randomMatrix(50, 4, seed: 1), parameters: BuildParameters(nlist: 2), into: dir.path).path
+        let good = try IndexBuilder.build(vectors: randomMatrix(50, 4, seed: 1), parameters: ivfParameters(nlist: 2), into: dir.path).path
         var withNaN = randomMatrix(50, 4, seed: 2)
         withNaN[7, 3] = .nan
         #expect {
-            _ = try IndexBuilder.build(vectors: withNaN, parameters: BuildParameters(nlist: 2), into: dir.path)
+            _ = try IndexBuilder.build(vectors: withNaN, parameters: ivfParameters(nlist: 2), into: dir.path)
         } throws: { error in
             guard case let .nonFinite(_, row, column, value)? = error as? IndexError else { return false }
             return row == 7 && column == 3 && value.isNaN
         }
         #expect(throws: IndexError.tooFewVectors(count: 50, nlist: 64)) {
-            _ = try IndexBuilder.build(vectors: randomMatrix(50, 4, seed: 3), parameters: BuildParameters(nlist: 64), into: dir.path)
+            _ = try IndexBuilder.build(vectors: randomMatrix(50, 4, seed: 3), parameters: ivfParameters(nlist: 64), into: dir.path)
         }
         #expect(throws: IndexError.emptyInput("the vector set")) {
-            _ = try IndexBuilder.build(vectors: Matrix(rows: 0, cols: 4), parameters: BuildParameters(nlist: 1), into: dir.path)
+            _ = try IndexBuilder.build(vectors: Matrix(rows: 0, cols: 4), parameters: ivfParameters(nlist: 1), into: dir.path)
         }
         #expect(throws: IndexError.duplicateID(3)) {
-            _ = try IndexBuilder.build(vectors: randomMatrix(4, 4, seed: 4), ids: [1, 3, 2, 3], parameters: BuildParameters(nlist: 1), into: dir.path)
+            _ = try IndexBuilder.build(vectors: randomMatrix(4, 4, seed: 4), ids: [1, 3, 2, 3], parameters: ivfParameters(nlist: 1), into: dir.path)
         }
-        var sqL2 = BuildParameters(nlist: 2)
+        var sqL2 = ivfParameters(nlist: 2)
         sqL2.encoding = .sq8
         sqL2.metric = .l2
         #expect(throws: IndexError.self) {
@@ -79,14 +79,14 @@ struct IndexBuildTests {
         }
         // An index whose format version is from the future.
         let future = IndexDir()
-        let built = try IndexBuilder.build(vectors: randomMatrix(20, 4, seed: 5), parameters: BuildParameters(nlist: 2), into: future.path).path
+        let built = try IndexBuilder.build(vectors: randomMatrix(20, 4, seed: 5), parameters: ivfParameters(nlist: 2), into: future.path).path
         do {
             let env = try Environment(path: built)
             let meta = try env.database(named: "meta")
             try env.write { txn in
-                var m = try #require(try txn.withValue(forKey: Array("meta".utf8), in: meta) { try IndexLayout.decodeMetadata($0, path: built) })
+                var m = try MetadataCoding.decode(try #require(try txn.value(forKey: Array("meta".utf8), in: meta)), path: built)
                 m.formatVersion = 99
-                try txn.put(try IndexLayout.encodeMetadata(m), forKey: Array("meta".utf8), in: meta)
+                try txn.put(try MetadataCoding.encode(m), forKey: Array("meta".utf8), in: meta)
             }
         }
         #expect { _ = try IVFIndex(path: future.path) } throws: { error in

@@ -7,7 +7,7 @@ import Testing
 
 struct IndexUpdateTests {
     func makeIndex(_ x: Matrix, nlist: Int, encoding: VectorEncoding = .flat, chunk: Int, dir: IndexDir) throws -> IVFIndex {
-        var p = BuildParameters(nlist: nlist)
+        var p = ivfParameters(nlist: nlist)
         p.encoding = encoding
         p.chunkCapacity = chunk
         _ = try IndexBuilder.build(vectors: x, parameters: p, into: dir.path)
@@ -63,11 +63,11 @@ struct IndexUpdateTests {
         let q = Array(x.row(5))
         let parameters = SearchParameters(k: 3, nprobe: 2)
         let newcomer = q.map { $0 * 10 }  // would rank first for q
-        try index.environment.read { before in
-            let old = try index.scan(q, centroidScores: [0, 0], parameters: parameters, txn: before)
+        try index.lists.read { before in
+            let old = try index.scan(q, centroidScores: [0, 0], parameters: parameters, reader: before).neighbors
             try index.delete(ids: [5])
             try index.upsert(ids: [777], vectors: Matrix(rows: 1, cols: 4, values: newcomer))
-            #expect(try index.scan(q, centroidScores: [0, 0], parameters: parameters, txn: before) == old)
+            #expect(try index.scan(q, centroidScores: [0, 0], parameters: parameters, reader: before).neighbors == old)
             #expect(old.map(\.id).contains(5))
         }
         let now = try index.search(q, parameters: parameters).map(\.id)

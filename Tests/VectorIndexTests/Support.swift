@@ -41,3 +41,12 @@ func naiveTopK(_ q: [Float], _ base: Matrix, k: Int, metric: Metric) -> [Int64] 
     }
     return scored.sorted { $0.1 > $1.1 || ($0.1 == $1.1 && $0.0 < $1.0) }.prefix(k).map(\.0)
 }
+
+/// Build settings for tests of the IVF machinery itself: always IVF with the given nlist (no
+/// exact layout for small sets) and no calibration, unless a test asks for them.
+func ivfParameters(nlist: Int) -> BuildParameters {
+    var p = BuildParameters(nlist: nlist)
+    p.layout = .ivf
+    p.calibration = nil
+    return p
+}

@@ -47,7 +47,7 @@ struct CosineZeroVectorTests {
         let dir = IndexDir()
         var x = randomMatrix(40, 4, seed: 3)
         for j in 0..<4 { x[17, j] = 0 }
-        var p = BuildParameters(nlist: 2)
+        var p = ivfParameters(nlist: 2)
         p.metric = .cosine
         #expect { _ = try IndexBuilder.build(vectors: x, parameters: p, into: dir.path) } throws: { "\($0)".contains("row 17") }
         // The same vectors build as inner product, and an update with a zero row is refused for cosine.

@@ -25,8 +25,8 @@ struct AnnEval: ParsableCommand {
     @Option(help: "Query vectors: float32 .npy or .fvecs.")
     var queries: String
 
-    @Option(help: "Comma-separated nprobe values.")
-    var nprobe = "1,2,4,8,16,32,64"
+    @Option(help: "Comma-separated nprobe values (default: the index's calibrated nprobe).")
+    var nprobe: String?
 
     @Option(name: .customLong("min-seconds"), parsing: .unconditional, help: "Minimum timed work per nprobe.")
     var minSeconds = 1.0
@@ -45,17 +45,18 @@ struct AnnEval: ParsableCommand {
     @OptionGroup var output: JSONFlag
 
     func validate() throws {
-        _ = try parseList(nprobe, option: "--nprobe", as: Int.self, where: { $0 >= 1 }, expected: "a positive integer")
+        if let nprobe { _ = try parseList(nprobe, option: "--nprobe", as: Int.self, where: { $0 >= 1 }, expected: "a positive integer") }
         if let rerankFactor { try check(rerankFactor, atLeast: 1, "--rerank-factor") }
         guard minSeconds >= 0 else { throw ValidationError("--min-seconds must be at least 0, not \(minSeconds)") }
         guard (evaluation.store == nil) == (model == nil) else { throw ValidationError("end-to-end figures need both --store and --model") }
     }
 
     func run() throws {
-        var job = ANNEvalJob(index: target.index, queries: queries,
-                             nprobes: try parseList(nprobe, option: "--nprobe", as: Int.self, where: { $0 >= 1 }, expected: "a positive integer"))
+        let metadata = try IVFIndex(path: target.index).metadata
+        let nprobes = try nprobe.map { try parseList($0, option: "--nprobe", as: Int.self, where: { $0 >= 1 }, expected: "a positive integer") }
+        var job = ANNEvalJob(index: target.index, queries: queries, nprobes: nprobes ?? [metadata.defaultNprobe])
         job.minSeconds = minSeconds
-        job.rerankFactor = try rerankFactor ?? IVFIndex(path: target.index).metadata.defaultRerankFactor
+        job.rerankFactor = rerankFactor ?? metadata.defaultRerankFactor
         job.store = evaluation.store
         job.model = model
         job.splitName = splitName

@@ -71,8 +71,9 @@ struct Demo: AsyncParsableCommand {
                                 Format.metric(s.training.bestValidation))],
             ["Recall@20 exact / index / popularity", "\(m(s.exact, "recall@20")) / \(m(s.throughIndex, "recall@20")) / \(m(s.popularity, "recall@20"))"],
             ["NDCG@20 exact / index / popularity", "\(m(s.exact, "ndcg@20")) / \(m(s.throughIndex, "ndcg@20")) / \(m(s.popularity, "ndcg@20"))"],
-            ["index", String(format: "%d lists, built in %.2f s", s.build.nlist, s.build.buildSeconds)],
-            ["ANN recall@10 at nprobe \(s.nprobe)", String(format: "%.4f at %@ queries/s (1 thread)", s.ann.recallAt10, Format.count(Int(s.ann.qps)))],
+            ["Recall@20 through the index / exact", s.exact["recall@20"].flatMap { e in s.throughIndex["recall@20"].map { e > 0 ? String(format: "%.4f", $0 / e) : "—" } } ?? "—"],
+            ["index", (s.build.nlist == 1 ? "one exact list" : "\(s.build.nlist) lists, \(s.build.encoding.rawValue)") + String(format: ", built in %.2f s", s.build.buildSeconds)],
+            ["ANN recall@10 at " + (s.build.nlist == 1 ? "the exact scan" : "nprobe \(s.nprobe)"), String(format: "%.4f at %@ queries/s (1 thread)", s.ann.recallAt10, Format.count(Int(s.ann.qps)))],
             ["HTTP top-10 latency p50 / p99", String(format: "%.2f / %.2f ms over %d sequential requests", s.latency.p50, s.latency.p99, s.latency.count)],
         ]))
         print("\nStore: \(storePath)   Report: \(s.reportPath) (open it in a browser)")

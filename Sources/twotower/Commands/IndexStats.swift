@@ -31,9 +31,9 @@ struct IndexStats: ParsableCommand {
             ["built", "\(m.builtAt) in \(String(format: "%.2f", m.buildSeconds)) s from \(m.source)"],
             ["versions kept", "\(report.versions.count)"],
         ]
+        if let note = m.layoutNote { rows.append(["layout", note]) }
         if let c = m.calibration {
-            rows.append(["default search", "nprobe \(c.nprobe), re-rank \(c.rerankFactor)·k: recall@10 \(String(format: "%.4f", c.recallAt10))"
-                         + " (target \(String(format: "%.2f", c.targetRecall))\(c.reached ? "" : ", NOT reached")) on \(c.queries)"])
+            rows.append(["default search", String(CalibrationText.summary(c, nlist: m.nlist).dropFirst("default search: ".count))])
         } else {
             rows.append(["default search", "nprobe \(m.defaultNprobe) (not calibrated)"])
         }

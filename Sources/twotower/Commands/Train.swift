@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import Model
 import Pipeline
+import VectorIndex
 import Settings
 
 struct Train: ParsableCommand {
@@ -35,11 +36,27 @@ struct Train: ParsableCommand {
     @Option(name: .customLong("init-from"), help: "Start from this model directory's checkpoint (a warm start for a refresh: known users, items and tokens keep their rows; the architecture must match).")
     var initFrom: String?
 
+    @Option(name: .customLong("export-items"), help: "Also write the trained item embeddings here (float32 .npy, row = dense id), for build-index.")
+    var exportItems: String?
+
+    @Option(name: .customLong("export-users"), help: "Also write the trained user embeddings here (float32 .npy), for build-index --queries.")
+    var exportUsers: String?
+
     func run() throws {
         let c = try loadConfig(TrainingConfig.self, explicit: config, fallback: "Config/train.json")
         let outcome = try TrainingJob(storePath: source.store, config: c, split: splitName, out: out, initFrom: initFrom).run { print($0) }
         print("Wrote \(ModelDirectory(path: out).checkpoint) after \(outcome.history.count) epochs"
               + (outcome.refitEpochs.map { " and a \($0)-epoch refit" } ?? "") + " in \(String(format: "%.1f", outcome.seconds)) s"
               + (outcome.bestValidation.map { String(format: "; best validation recall@20 %.4f", $0) } ?? ""))
+        if let exportItems {
+            let m = outcome.model.itemEmbeddings(outcome.inputs)
+            try VectorFile.writeNPY(m, to: exportItems)
+            print("Wrote \(exportItems): \(Format.count(m.rows)) × \(m.cols) float32")
+        }
+        if let exportUsers {
+            let m = outcome.model.userEmbeddings(outcome.inputs)
+            try VectorFile.writeNPY(m, to: exportUsers)
+            print("Wrote \(exportUsers): \(Format.count(m.rows)) × \(m.cols) float32")
+        }
     }
 }
