@@ -1,19 +1,18 @@
 #!/usr/bin/env bash
-# Daemon load benchmark (the query-daemon issue's bars): a 1M-item synthetic catalogue, a model
-# trained on it, its IVF index at the nprobe that first gives recall@10 ≥ 0.95, then wrk with
-# 16 connections for 60 s against GET /v1/users/{id}/recommendations?k=10 while the index is
-# hot-reloaded twice and 1,000 items are upserted. Prints throughput, p50/p99, errors and the
-# daemon's peak RSS. With the peers' venv, also FAISS IVFFlat / IVFSQ8 on the same embeddings at
-# the same nlist and nprobe, beside our index search alone.
-# The index is SQ8-coded by default (a quarter of the bytes per scanned vector, full-precision
-# re-ranking; the same recall at each nprobe here); --encoding flat for float32 lists. SQ8 re-ranks
-# 2·k candidates (--rerank-factor): on these embeddings the same recall@10 as 4·k, measured by the
-# ann-eval run that picks nprobe.
-# Usage: scripts/bench-serve.sh [--users N] [--items N] [--seconds S] [--encoding sq8|flat] [--rerank-factor F] [--workdir DIR]
+# Daemon load benchmark: a 1M-item synthetic catalogue whose items carry side features (category,
+# tags, price), a model trained on it to convergence with the item tower reading those features
+# (so the many items no user touched are embedded from their features, as in a real catalogue),
+# its index built with the default settings and calibrated on the users' embeddings to recall@10
+# ≥ 0.95, then wrk with 16 connections for 60 s against GET /v1/users/{id}/recommendations?k=10
+# at the calibrated setting while the index is hot-reloaded twice and 1,000 items are upserted.
+# Prints throughput, p50/p99, errors and the daemon's peak RSS. With the peers' venv, also the
+# index alone beside FAISS IVFFlat and IVF-PQ32x4fs+RFlat on the same embeddings (best
+# single-thread queries/s at recall@10 ≥ 0.95).
+# Usage: scripts/bench-serve.sh [--users N] [--items N] [--seconds S] [--epochs E] [--encoding pq4|sq8|flat] [--workdir DIR]
 # Needs wrk (Debian package; installed when missing). Not a test: figures depend on the machine.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-USERS=100000; ITEMS=1000000; SECONDS_RUN=60; WORK=""; MEAN=10; ENCODING=sq8; RERANK=2
+USERS=100000; ITEMS=1000000; SECONDS_RUN=60; WORK=""; MEAN=10; ENCODING=pq4; EPOCHS=12
 while [ $# -gt 0 ]; do
   case "$1" in
     --users) USERS=$2; shift ;;
@@ -22,13 +21,13 @@ while [ $# -gt 0 ]; do
     --mean-interactions) MEAN=$2; shift ;;
     --workdir) WORK=$2; shift ;;
     --encoding) ENCODING=$2; shift ;;
-    --rerank-factor) RERANK=$2; shift ;;
+    --epochs) EPOCHS=$2; shift ;;
     *) echo "unknown option $1" >&2; exit 2 ;;
   esac
   shift
 done
 command -v wrk >/dev/null || { SUDO=$([ "$(id -u)" -eq 0 ] || echo sudo); $SUDO apt-get install -y -qq wrk; }
-BIN=.build/release/twotower
+BIN=$PWD/.build/release/twotower
 swift build -c release --product twotower >/dev/null 2>&1
 if [ -z "$WORK" ]; then WORK=$(mktemp -d); trap 'rm -rf "$WORK"; [ -n "${PID:-}" ] && kill $PID 2>/dev/null || true' EXIT; fi
 mkdir -p "$WORK"; rm -f "$WORK/events"
@@ -40,8 +39,11 @@ if [ ! -f "$WORK/s.sqlite" ]; then
   # No validation part: validating 1M items per epoch is not what this benchmark measures.
   "$BIN" split --store "$WORK/s.sqlite" --method temporal-ratio --validation 0 --test 0.1 >/dev/null
 fi
+# The item tower reads the items' features (category, tags, price) beside their ids; training runs
+# to convergence (the test part's loss is not watched: there is no validation part).
 cat > "$WORK/train.json" <<JSON
-{"embedding_dimension": 64, "batch_size": 2048, "learning_rate": 0.005, "temperature": 0.1, "history_length": 20, "split": "temporal-ratio", "id_init_scale": 0.01, "epochs": 2}
+{"embedding_dimension": 64, "batch_size": 2048, "learning_rate": 0.005, "temperature": 0.1, "history_length": 20, "split": "temporal-ratio",
+ "id_init_scale": 0.01, "item_features": true, "user_features": true, "epochs": $EPOCHS}
 JSON
 [ -f "$WORK/model/model.ckpt" ] || "$BIN" train --store "$WORK/s.sqlite" --config "$WORK/train.json" --out "$WORK/model" | tail -1
 "$BIN" embed --model "$WORK/model" --items --out "$WORK/items.npy" >/dev/null
@@ -57,27 +59,32 @@ header = ("{'descr': '<f4', 'fortran_order': False, 'shape': (%d, 64), }" % n).l
 open(f"{w}/queries.npy", "wb").write(raw[:8] + struct.pack("<H", hlen) + header.encode() + body[:n * 256])
 PY
 rm -rf "$WORK/index"
-"$BIN" build-index --vectors "$WORK/items.npy" --nlist 4096 --encoding "$ENCODING" --out "$WORK/index" --config /nonexistent --json > "$WORK/build.json"
-"$BIN" ann-eval --index "$WORK/index" --queries "$WORK/queries.npy" --nprobe 1,2,4,8,16,32,64 --rerank-factor "$RERANK" --min-seconds 0.5 --json > "$WORK/ann.json"
-NPROBE=$(python3 -c "
-import json; pts = json.load(open('$WORK/ann.json'))
-print(next((p['nprobe'] for p in pts if p['recall@10'] >= 0.95), pts[-1]['nprobe']))")
-echo "nprobe $NPROBE: $(python3 -c "import json; print([p for p in json.load(open('$WORK/ann.json')) if p['nprobe']==$NPROBE][0])")"
+# Default settings (nlist about 4·√n, k-means on 256·nlist rows), calibrated on the user embeddings.
+(cd "$WORK" && "$BIN" build-index --vectors items.npy --queries queries.npy --encoding "$ENCODING" --out index --json > build.json)
+python3 - "$WORK" <<'PY'
+import json, sys
+b = json.load(open(f"{sys.argv[1]}/build.json")); c = b["calibration"]
+print(f"index: {b['nlist']} lists, {b['encoding']}, built in {b['train_seconds'] + b['add_seconds']:.1f} s (+ {b['calibration_seconds']:.1f} s calibration); "
+      f"calibrated nprobe {c['nprobe']}, re-rank {c['rerank_factor']}·k: recall@10 {c['recall_at10']:.4f} on {c['queries']}")
+PY
+NLIST=$(python3 -c "import json; print(json.load(open('$WORK/build.json'))['nlist'])")
+NPROBE=$(python3 -c "import json; print(json.load(open('$WORK/build.json'))['calibration']['nprobe'])")
+RERANK=$(python3 -c "import json; print(json.load(open('$WORK/build.json'))['calibration']['rerank_factor'])")
+"$BIN" ann-eval --index "$WORK/index" --queries "$WORK/queries.npy" --nprobe 8,16,24,32,48,64,96,128 --rerank-factor "$RERANK" --min-seconds 0.5 --json > "$WORK/ann.json"
 
-# The index search alone beside FAISS on the same embeddings, nlist and nprobe (one thread, one
-# query at a time, as ann-eval measures), when the peers' venv is there. HTTP has no peer in
-# ../shared/peers; this says how much of a request the search is, and how fast the peer's is.
+# The index search alone beside FAISS on the same embeddings and nlist (one thread, one query at
+# a time, as ann-eval measures), when the peers' venv is there.
 VENV=${PEERS_VENV:-$HOME/.venv-peers}
 rm -f "$WORK/peer.jsonl"
 if [ -x "$VENV/bin/python" ] && "$VENV/bin/python" -c "import faiss" 2>/dev/null && [ -d ../shared/peers ]; then
   (cd ../shared/peers && OPENBLAS_NUM_THREADS=1 "$VENV/bin/python" ann_peer.py --base "$WORK/items.npy" --query "$WORK/queries.npy" \
-     --nlist 4096 --nprobe "$NPROBE" --train-sample 100000 --sq8 --json "$WORK/peer.jsonl" > "$WORK/peer.txt")
+     --nlist "$NLIST" --nprobe 8,16,24,32,48,64,96,128 --pqfs 32 --k-factor 1,2,4,8 --json "$WORK/peer.jsonl" > "$WORK/peer.txt")
 else
   echo "(no FAISS comparison: the peers' venv $VENV with faiss is missing; see scripts/bench-index.sh --setup-peers)"
 fi
 
 cat > "$WORK/serve.json" <<JSON
-{"port": 18181, "default_k": 10, "default_nprobe": $NPROBE, "rerank_factor": $RERANK, "worker_threads": 2, "queue_limit": 1024, "request_timeout_ms": 1000}
+{"port": 18181, "default_k": 10, "default_nprobe": 0, "rerank_factor": 0, "worker_threads": 2, "queue_limit": 1024, "request_timeout_ms": 1000}
 JSON
 TWOTOWER_ADMIN_TOKEN=bench "$BIN" serve --config "$WORK/serve.json" --store "$WORK/s.sqlite" --model "$WORK/model" --index "$WORK/index" > "$WORK/serve.log" 2>&1 &
 PID=$!
@@ -144,7 +151,8 @@ non2xx = re.search(r"Non-2xx or 3xx responses: (\d+)", t)
 sock = re.search(r"Socket errors: (.*)", t)
 done, failed = open(f"{w}/upserts").read().split()
 events = open(f"{w}/events").read().split("\n") if os.path.exists(f"{w}/events") else []
-print(f"\nthroughput {rps:,.0f} req/s (bar ≥ 2,000); p50 {ms(50):.2f} ms, p99 {ms(99):.2f} ms (bar ≤ 5 ms) at 16 connections")
+print(f"\nthroughput {rps:,.0f} req/s (bar ≥ 4,000); p50 {ms(50):.2f} ms, p99 {ms(99):.2f} ms (bar ≤ 6 ms) at 16 connections, "
+      f"the index's calibrated setting (nprobe {nprobe})")
 print(f"errors: non-2xx {non2xx.group(1) if non2xx else 0}, socket {sock.group(1) if sock else 'none'}; upserts {done} ok / {failed} failed; "
       f"reloads {len([e for e in events if e])}; non-2xx by route: {errors.strip() or 'none'}")
 print(f"daemon peak RSS {rss / 1024:.0f} MiB")
@@ -152,23 +160,31 @@ for c in (1, 4, 8):
     s = open(f"{w}/wrk-c{c}.txt").read()
     r = float(re.search(r"Requests/sec:\s+([\d.]+)", s).group(1))
     print(f"  {c:2d} connection{'s' if c > 1 else ' '}: {r:,.0f} req/s, p50 {ms(50, s):.2f} ms, p99 {ms(99, s):.2f} ms (10 s, no reloads)")
-emit(bar="daemon top-10 at 16 connections, 1M items, recall@10 >= 0.95", ours=rps, peer=None, ratio=None, unit="requests/s",
-     target=">= 2000 and p99 <= 5 ms", p50_ms=ms(50), p99_ms=ms(99), non_2xx=int(non2xx.group(1)) if non2xx else 0,
+emit(bar="daemon top-10 at 16 connections, 1M items, calibrated to recall@10 >= 0.95", ours=rps, peer=None, ratio=None, unit="requests/s",
+     target=">= 4000 and p99 <= 6 ms", p50_ms=ms(50), p99_ms=ms(99), non_2xx=int(non2xx.group(1)) if non2xx else 0,
      upserts_ok=int(done), upserts_failed=int(failed), reloads=len([e for e in events if e]), peak_rss_mib=rss / 1024,
      note="no HTTP peer in ../shared/peers")
 if os.path.exists(f"{w}/peer.jsonl"):
-    ours = [p for p in json.load(open(f"{w}/ann.json")) if p["nprobe"] == nprobe][0]
-    peers = {r["index"]: r for r in map(json.loads, open(f"{w}/peer.jsonl")) if r.get("nprobe") == nprobe}
-    print(f"index search alone, nlist 4096, nprobe {nprobe}, 1 thread: ours {ours['qps']:,.0f} q/s (recall@10 {ours['recall@10']:.4f})", end="")
-    for name, r in peers.items():
-        print(f"; FAISS {name} {r['qps_1thread']:,.0f} q/s ({r['recall']:.4f}) -> {ours['qps'] / r['qps_1thread']:.2f}x", end="")
-    print()
-    if "IVFFlat" in peers:
-        emit(bar="index search at the daemon's nprobe, 1M trained embeddings, 1 thread", ours=ours["qps"],
-             peer=peers["IVFFlat"]["qps_1thread"], ratio=ours["qps"] / peers["IVFFlat"]["qps_1thread"], unit="queries/s",
-             recall_ours=ours["recall@10"], recall_peer=peers["IVFFlat"]["recall"], peer_name="FAISS IVFFlat", nprobe=nprobe)
+    ours = json.load(open(f"{w}/ann.json"))
+    peer = [json.loads(l) for l in open(f"{w}/peer.jsonl")]
+    def best(points, recall, qps):
+        ok = [p for p in points if recall(p) >= 0.95]
+        return max(ok, key=qps) if ok else None
+    mine = best(ours, lambda p: p["recall@10"], lambda p: p["qps"])
+    bf = best([r for r in peer if r.get("index") == "IVFFlat" and "nprobe" in r], lambda r: r["recall"], lambda r: r["qps_1thread"])
+    bp = best([r for r in peer if r.get("index", "").startswith("IVFPQ") and "nprobe" in r], lambda r: r["recall"], lambda r: r["qps_1thread"])
+    print("index search alone on these embeddings, best single-thread q/s at recall@10 ≥ 0.95:")
+    print(f"  ours (the index above, its calibrated re-rank factor): " + (f"nprobe {mine['nprobe']}, {mine['recall@10']:.4f}, {mine['qps']:,.0f} q/s" if mine else "not reached"))
+    for name, r in (("FAISS IVFFlat", bf), ("FAISS IVF-PQ32x4fs+RFlat", bp)):
+        print(f"  {name}: " + (f"nprobe {r['nprobe']}" + (f", k_factor {r['k_factor']}" if "k_factor" in r else "") + f", {r['recall']:.4f}, {r['qps_1thread']:,.0f} q/s" if r else "not reached"))
+    if mine and bf and bp:
+        print(f"  → ours / FAISS PQ32x4fs+RFlat {mine['qps'] / bp['qps_1thread']:.2f}× (bar ≥ 1.0×); ours / FAISS IVFFlat {mine['qps'] / bf['qps_1thread']:.2f}× (bar ≥ 2.0×)")
+        emit(bar="bench-serve embeddings: best q/s at recall@10 >= 0.95 vs FAISS IVF-PQ32x4fs+RFlat", ours=mine["qps"], peer=bp["qps_1thread"],
+             ratio=mine["qps"] / bp["qps_1thread"], unit="queries/s (1 thread)", target=">= 1.0")
+        emit(bar="bench-serve embeddings: best q/s at recall@10 >= 0.95 vs FAISS IVFFlat", ours=mine["qps"], peer=bf["qps_1thread"],
+             ratio=mine["qps"] / bf["qps_1thread"], unit="queries/s (1 thread)", target=">= 2.0")
 # Little's law for a closed loop: mean latency = connections / throughput.
-print(f"a p99 of 5 ms at 16 connections needs a mean below 5 ms, so over {16 / 0.005:,.0f} req/s; this run: mean "
+print(f"a p99 of 6 ms at 16 connections needs a mean below 6 ms, so over {16 / 0.006:,.0f} req/s; this run: mean "
       f"{16 / rps * 1000:.2f} ms, {2 / rps * 1e6:,.0f} µs of the two cores per request (daemon and wrk)")
 print("Reproduce: scripts/bench-serve.sh")
 PY

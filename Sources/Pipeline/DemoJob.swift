@@ -116,8 +116,10 @@ public struct DemoJob {
         let build = try step("build the index over \(itemVectors.rows) item embeddings, calibrated on the user embeddings") {
             var options = IndexBuildOptions()
             options.out = indexPath
+            // Calibrated as the daemon serves: each user's known items left out of their answers.
             options.queries = userVectors
             options.queriesName = "users.npy"
+            options.exclusions = test.masked.map { $0.map(Int64.init) }
             return try IndexJobs.build(vectors: itemVectors, config: index, options: options, source: modelPath)
         }
         log("    \(build.nlist == 1 ? "one exact list" : "\(build.nlist) lists, \(build.encoding.rawValue)"), built in \(String(format: "%.2f", build.buildSeconds)) s")

@@ -24,6 +24,11 @@ public struct EvaluationJob {
     public var part: SplitPart
     public var model: EvaluatedModel
     public var ks: [Int]
+    /// When set, rank through this index (holding the model's item embeddings under dense ids)
+    /// instead of exactly, at `nprobe` and `rerankFactor` or the index's calibrated setting.
+    public var index: String?
+    public var nprobe: Int?
+    public var rerankFactor: Int?
 
     public init(store: String, splitName: String?, part: SplitPart, model: EvaluatedModel, ks: [Int] = [10, 20, 50]) {
         self.store = store
@@ -39,6 +44,8 @@ public struct EvaluationJob {
         /// The split was not named, and the model's own one was chosen among several.
         public var splitInferred: Bool
         public var seconds: Double
+        /// The search setting used, when ranked through an index.
+        public var throughIndex: (nprobe: Int, rerankFactor: Int)?
     }
 
     public func run() throws -> Outcome {
@@ -54,9 +61,22 @@ public struct EvaluationJob {
         }
         let data = try EvaluationData.load(store: opened, split: name, part: part)
         let started = Date()
-        let metrics: RankingMetrics
+        var metrics: RankingMetrics
+        var setting: (nprobe: Int, rerankFactor: Int)?
+        // Exact ranking of the embeddings, or ranking through the index when one is given.
+        func rank(users: Matrix, items: Matrix) throws -> RankingMetrics {
+            guard let index else { return FullRankingEvaluator.evaluate(EmbeddingScorer(users: users, items: items), data: data, ks: ks) }
+            let ivf = try IVFIndex(path: index)
+            guard ivf.dimension == users.cols else {
+                throw JobError("the index \(index) has dimension \(ivf.dimension), the model's embeddings \(users.cols)")
+            }
+            let chosen = (min(nprobe ?? ivf.metadata.defaultNprobe, ivf.metadata.nlist), rerankFactor ?? ivf.metadata.defaultRerankFactor)
+            setting = chosen
+            return try evaluateThroughIndex(ivf, users: users, data: data, nprobe: chosen.0, rerankFactor: chosen.1, ks: ks)
+        }
         switch model {
         case .popularity:
+            guard index == nil else { throw JobError("--index ranks a model's embeddings through an index; popularity has none") }
             metrics = FullRankingEvaluator.evaluate(PopularityScorer(data: data), data: data, ks: ks)
         case let .embeddings(userPath, itemPath):
             let users = try VectorFile.readMatrix(userPath), items = try VectorFile.readMatrix(itemPath)
@@ -64,17 +84,17 @@ public struct EvaluationJob {
                 throw JobError("embeddings are \(users.rows)×\(users.cols) and \(items.rows)×\(items.cols); "
                                + "the store has \(data.userCount) users and \(data.itemCount) items")
             }
-            metrics = FullRankingEvaluator.evaluate(EmbeddingScorer(users: users, items: items), data: data, ks: ks)
+            metrics = try rank(users: users, items: items)
         case .directory(let path):
             let loaded = try LoadedModel.load(path, store: opened, split: name, histories: data.masked)
             guard loaded.userCount == data.userCount, loaded.itemCount == data.itemCount else {
                 throw JobError("the model has \(loaded.userCount) users and \(loaded.itemCount) items; the store has "
                                + "\(data.userCount) and \(data.itemCount) (train again, or evaluate on the store it was trained on)")
             }
-            metrics = FullRankingEvaluator.evaluate(EmbeddingScorer(users: loaded.userEmbeddings(), items: loaded.itemEmbeddings()), data: data, ks: ks)
+            metrics = try rank(users: loaded.userEmbeddings(), items: loaded.itemEmbeddings())
         }
         return Outcome(metrics: metrics, split: name, splitInferred: splitName == nil && names.count > 1,
-                       seconds: Date().timeIntervalSince(started))
+                       seconds: Date().timeIntervalSince(started), throughIndex: setting)
     }
 }
 

@@ -1,6 +1,8 @@
+import Evaluation
 import Foundation
 import LinearAlgebra
 import Settings
+import Store
 import VectorIndex
 
 /// What a command line may change of `Config/index.json` for one build.
@@ -16,6 +18,8 @@ public struct IndexBuildOptions: Sendable {
     /// Calibration queries (the users' embeddings) and what they are.
     public var queries: Matrix?
     public var queriesName = ""
+    /// Per query row, ids its calibration searches leave out (a user's known items).
+    public var exclusions: [[Int64]]?
     public var seed: UInt64?
     public var keepVersions: Int?
     public var out: String?
@@ -39,6 +43,7 @@ public enum IndexJobs {
         p.iterations = options.iterations ?? config.iterations
         let target = options.targetRecall ?? config.targetRecall
         p.calibration = target > 0 ? CalibrationSettings(targetRecall: target, queries: options.queries, queriesName: options.queriesName) : nil
+        p.calibration?.exclusions = options.exclusions
         p.seed = options.seed ?? config.seed
         p.keepVersions = options.keepVersions ?? config.keepVersions
         p.source = source
@@ -56,6 +61,17 @@ public enum IndexJobs {
         }
         let p = parameters(config: config, options: options, vectors: matrix.rows, source: path)
         return try IndexBuilder.build(vectors: matrix, ids: idList, parameters: p, into: options.out ?? config.path, progress: progress)
+    }
+
+    /// Each user's known items (a split's train and validation parts) by dense user id, as
+    /// calibration exclusions for queries that are the users' embeddings (row = dense user id).
+    public static func knownItems(store path: String, split: String?) throws -> [[Int64]] {
+        let store = try InteractionStore(path: path, create: false)
+        let names = try store.splitNames()
+        guard let name = split ?? (names.count == 1 ? names[0] : nil) else {
+            throw JobError("the store has splits \(names.joined(separator: ", ")); choose one with --split-name")
+        }
+        return try EvaluationData.load(store: store, split: name, part: .test).masked.map { $0.map(Int64.init) }
     }
 
     /// Builds an index version from vectors in memory (row r has id r unless `ids` is given).

@@ -10,6 +10,10 @@ public struct CalibrationSettings: Sendable {
     public var queries: Matrix?
     /// What `queries` are, for the metadata ("users.npy").
     public var queriesName = ""
+    /// Per query row, ids its searches exclude (a user's known items, which serving leaves out
+    /// of their answers): recall is then measured as serving sees it, against the exact top-10 of
+    /// what is left.
+    public var exclusions: [[Int64]]?
     /// At most this many queries are used (a seeded sample).
     public var maxQueries = 1_000
     public var seed: UInt64 = 1
@@ -35,30 +39,36 @@ enum IndexCalibrator {
         let nlist = index.metadata.nlist
         var queries: Matrix
         var described: String
-        // Queries sampled from the indexed vectors are held out: each one's own id is excluded
-        // from its exact and its approximate results, as a query from outside the set would be.
-        var own: [Int64]? = nil
+        // Per sampled query, the ids its exact and approximate results leave out: a held-out
+        // indexed vector's own id (as for a query from outside the set), or the given exclusions.
+        var excluded: [Set<Int64>]? = nil
         var rng = SplitMix64(seed: settings.seed &+ 0x9E37)
         if let given = settings.queries {
             guard given.cols == base.cols else {
                 throw IndexError.dimensionMismatch(expected: base.cols, got: given.cols, what: "the calibration queries \(settings.queriesName)")
             }
+            if let exclusions = settings.exclusions, exclusions.count != given.rows {
+                throw IndexError.badParameter("\(exclusions.count) exclusion lists for \(given.rows) calibration queries")
+            }
             try VectorFile.checkFinite(given, source: "the calibration queries \(settings.queriesName)")
-            queries = given.rows > settings.maxQueries ? KMeans.sampleRows(given, count: settings.maxQueries, rng: &rng) : given
-            described = "\(settings.queriesName.isEmpty ? "given queries" : settings.queriesName) (\(queries.rows) of \(given.rows) rows)"
+            let rows = given.rows > settings.maxQueries ? KMeans.sampleRowNumbers(given.rows, count: settings.maxQueries, rng: &rng) : Array(0..<given.rows)
+            queries = KMeans.rows(rows, of: given)
+            excluded = settings.exclusions.map { e in rows.map { Set(e[$0]) } }
+            described = "\(settings.queriesName.isEmpty ? "given queries" : settings.queriesName) (\(queries.rows) of \(given.rows) rows"
+                + (excluded == nil ? ")" : ", their known items excluded)")
         } else {
             let rows = KMeans.sampleRowNumbers(base.rows, count: min(base.rows, settings.maxQueries), rng: &rng)
             queries = KMeans.rows(rows, of: base)
-            own = rows.map { ids[$0] }
+            excluded = rows.map { [ids[$0]] }
             described = "\(queries.rows) held-out indexed vectors"
         }
         index.metadata.metric.prepare(&queries)
         guard queries.rows > 0 else { throw IndexError.emptyInput("the calibration queries") }
         progress?("calibrating: exact top-10 of \(described)")
-        let extra = own == nil ? 0 : 1
+        let extra = excluded?.map(\.count).max() ?? 0
         var truth = ExactSearch.search(queries: queries, base: base, ids: ids, k: min(10 + extra, ids.count), metric: index.metadata.metric,
                                        threads: threads).map { $0.map(\.id) }
-        if let own { truth = zip(truth, own).map { t, id in Array(t.filter { $0 != id }.prefix(10)) } }
+        if let excluded { truth = zip(truth, excluded).map { t, out in Array(t.filter { !out.contains($0) }.prefix(10)) } }
         let rows = (0..<queries.rows).map { Array(queries.row($0)) }
         let exactQPS = ExactSearch.queriesPerSecond(base: base, ids: ids, metric: index.metadata.metric,
                                                     queries: Matrix(rows: min(queries.rows, 64), cols: queries.cols,
@@ -70,7 +80,7 @@ enum IndexCalibrator {
         var mostAccurate: IndexCalibration.Point?
         for factor in factors {
             for nprobe in probes {
-                let point = try measure(index, rows: rows, excluding: own, truth: truth, nprobe: nprobe, rerankFactor: factor)
+                let point = try measure(index, rows: rows, excluding: excluded, truth: truth, nprobe: nprobe, rerankFactor: factor)
                 curve.append(point)
                 progress?("calibrating: nprobe \(nprobe)\(factors.count > 1 ? ", re-rank \(factor)·k" : ""): recall@10 \(String(format: "%.4f", point.recallAt10)), \(Int(point.qps)) queries/s")
                 if mostAccurate.map({ point.recallAt10 > $0.recallAt10 }) ?? true { mostAccurate = point }
@@ -88,13 +98,13 @@ enum IndexCalibrator {
 
     /// Recall@10 and single-thread queries per second of one setting (the queries repeated
     /// until 50 ms of work).
-    static func measure(_ index: IVFIndex, rows: [[Float]], excluding own: [Int64]?, truth: [[Int64]], nprobe: Int,
+    static func measure(_ index: IVFIndex, rows: [[Float]], excluding excluded: [Set<Int64>]?, truth: [[Int64]], nprobe: Int,
                         rerankFactor: Int) throws -> IndexCalibration.Point {
         var parameters = SearchParameters(k: 10, nprobe: nprobe)
         parameters.rerankFactor = rerankFactor
         let settings = rows.indices.map { i -> SearchParameters in
             var p = parameters
-            if let own { p.exclude = [own[i]] }
+            if let excluded { p.exclude = excluded[i] }
             return p
         }
         let started = Date()

@@ -1,3 +1,4 @@
+import CKernels
 import Foundation
 import LinearAlgebra
 
@@ -77,6 +78,7 @@ public enum ExactSearch {
         metric.prepare(&q)
         let chunk = 1_024
         var scores = [Float](repeating: 0, count: chunk)
+        var passing = [Int32](repeating: 0, count: chunk)
         var done = 0
         let started = Date()
         var elapsed = 0.0
@@ -85,16 +87,21 @@ public enum ExactSearch {
             var top = TopK(k: 10)
             b.values.withUnsafeBufferPointer { bp in
                 scores.withUnsafeMutableBufferPointer { out in
-                    var start = 0
-                    while start < b.rows {
-                        let count = min(chunk, b.rows - start)
-                        FullVectorScanner.score(query, bp.baseAddress! + start * b.cols, count: count, metric: metric, into: out.baseAddress!)
-                        var threshold = top.threshold
-                        for i in 0..<count where out[i] >= threshold {
-                            top.push(out[i], ids[start + i])
-                            threshold = top.threshold
+                    passing.withUnsafeMutableBufferPointer { above in
+                        var start = 0
+                        while start < b.rows {
+                            let count = min(chunk, b.rows - start)
+                            FullVectorScanner.score(query, bp.baseAddress! + start * b.cols, count: count, metric: metric, into: out.baseAddress!)
+                            var threshold = top.threshold
+                            let found = tt_select_at_least(out.baseAddress!, count, threshold, above.baseAddress!)
+                            for j in 0..<found {
+                                let i = Int(above[j])
+                                guard out[i] >= threshold else { continue }
+                                top.push(out[i], ids[start + i])
+                                threshold = top.threshold
+                            }
+                            start += count
                         }
-                        start += count
                     }
                 }
             }

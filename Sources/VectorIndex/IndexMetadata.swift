@@ -64,6 +64,12 @@ public struct IndexCalibration: Codable, Sendable, Equatable {
     /// Single-thread queries per second of an exact scan over the same vectors.
     public var exactQPS: Double?
 
+    // Stored through snake_case key conversion, which reads "exact_qps" back as "exactQps".
+    enum CodingKeys: String, CodingKey {
+        case targetRecall, nprobe, rerankFactor, recallAt10, reached, queries, curve
+        case exactQPS = "exactQps"
+    }
+
     public init(targetRecall: Double, nprobe: Int, rerankFactor: Int, recallAt10: Double, reached: Bool, queries: String,
                 curve: [Point], exactQPS: Double?) {
         self.targetRecall = targetRecall

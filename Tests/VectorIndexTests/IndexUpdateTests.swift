@@ -14,7 +14,7 @@ struct IndexUpdateTests {
         return try IVFIndex(path: dir.path, writable: true)
     }
 
-    @Test(arguments: [VectorEncoding.flat, .sq8])
+    @Test(arguments: [VectorEncoding.flat, .sq8, .pq4])
     func aRandomSequenceOfUpdatesMatchesAReferenceMap(encoding: VectorEncoding) throws {
         let dir = IndexDir()
         let d = 8
@@ -54,6 +54,67 @@ struct IndexUpdateTests {
             let found = try index.search(q, parameters: p).map(\.id)
             #expect(found == expected)
         }
+    }
+
+    /// Bulk calls: batches of upserts (new and existing ids, some twice across batches) and of
+    /// deletes (holes anywhere, tails of lists, whole lists) are grouped per list; the result
+    /// must equal applying them one by one.
+    @Test(arguments: [VectorEncoding.flat, .pq4])
+    func batchedUpdatesMatchAReferenceMap(encoding: VectorEncoding) throws {
+        let dir = IndexDir()
+        let d = 8
+        let x = randomMatrix(500, d, seed: 41)
+        let index = try makeIndex(x, nlist: 5, encoding: encoding, chunk: 32, dir: dir)
+        var reference: [Int64: [Float]] = [:]
+        for r in 0..<500 { reference[Int64(r)] = Array(x.row(r)) }
+        var rng = SplitMix64(seed: 42)
+        for batch in 0..<40 {
+            let size = 1 + Int(rng.next() % 120)
+            if rng.next() % 3 == 0 {
+                let victims = Array(reference.keys.sorted().shuffled(using: &rng).prefix(size)) + [77_777]
+                let report = try index.delete(ids: victims)
+                #expect(report.deleted == victims.count - 1 && report.missing == [77_777])
+                for v in victims { reference[v] = nil }
+            } else {
+                var ids: [Int64] = []
+                var seen = Set<Int64>()
+                while ids.count < size {
+                    let id = rng.next() % 2 == 0 ? Int64(10_000 + batch * 200 + ids.count) : Int64(rng.next() % 600)
+                    if seen.insert(id).inserted { ids.append(id) }
+                }
+                let values = (0..<(size * d)).map { _ in Float(rng.nextGaussian()) }
+                let report = try index.upsert(ids: ids, vectors: Matrix(rows: size, cols: d, values: values))
+                #expect(report.added + report.replaced == size)
+                #expect(report.replaced == ids.filter { reference[$0] != nil }.count)
+                for (i, id) in ids.enumerated() { reference[id] = Array(values[(i * d)..<((i + 1) * d)]) }
+            }
+            #expect(try index.listSizes().reduce(0, +) == reference.count, "after batch \(batch)")
+        }
+        for (id, v) in reference { #expect(try index.vector(id: id) == v, "id \(id)") }
+        let reopened = try IVFIndex(path: dir.path)
+        #expect(reopened.metadata.count == reference.count)
+        let (stored, storedIDs) = try reopened.allVectors()
+        #expect(Set(storedIDs) == Set(reference.keys) && stored.rows == reference.count)
+    }
+
+    /// A bulk update writes each new entry once: adding as many vectors again leaves the file
+    /// within 1.3× of a fresh build of all of them (an append used to rewrite its list's last chunk
+    /// each time, 9× the size).
+    @Test func aBulkUpdateGrowsTheFileByAboutWhatItAdds() throws {
+        let x = randomMatrix(40_000, 16, seed: 51)
+        let half = Matrix(rows: 20_000, cols: 16, values: Array(x.values.prefix(20_000 * 16)))
+        let rest = Matrix(rows: 20_000, cols: 16, values: Array(x.values.suffix(20_000 * 16)))
+        let updated = IndexDir(), fresh = IndexDir()
+        let index = try makeIndex(half, nlist: 64, chunk: 1_024, dir: updated)
+        try index.upsert(ids: (20_000..<40_000).map(Int64.init), vectors: rest)
+        _ = try makeIndex(x, nlist: 64, chunk: 1_024, dir: fresh)
+        func size(_ dir: IndexDir) throws -> Int {
+            let version = try #require(IndexDirectory(root: dir.path).currentVersion())
+            return try #require(try FileManager.default.attributesOfItem(atPath: version + "/data.mdb")[.size] as? Int)
+        }
+        let (a, b) = (try size(updated), try size(fresh))
+        #expect(Double(a) <= 1.3 * Double(b), "updated \(a) B vs fresh \(b) B")
+        #expect(try IVFIndex(path: updated.path).listSizes().reduce(0, +) == 40_000)
     }
 
     @Test func aReaderOpenedBeforeAnUpdateDoesNotSeeIt() throws {

@@ -55,6 +55,12 @@ struct BuildIndex: ParsableCommand {
     @Option(help: "Calibration queries: float32 .npy of query vectors, e.g. the users' embeddings (`twotower embed --users`).")
     var queries: String?
 
+    @Option(name: .customLong("known-items-from"), help: "With --queries holding user embeddings (row = dense user id): this store's known items of each user are left out of their calibration searches, as the daemon leaves them out of answers.")
+    var knownItemsFrom: String?
+
+    @Option(name: .customLong("split-name"), help: "With --known-items-from: the split whose train and validation parts are known (default: the store's only split).")
+    var splitName: String?
+
     @Option(name: .customLong("target-recall"), parsing: .unconditional, help: "Recall@10 the default search setting must reach (0 skips calibration).")
     var targetRecall: Double?
 
@@ -78,6 +84,7 @@ struct BuildIndex: ParsableCommand {
         if let nlist { try check(nlist, atLeast: 0, "--nlist") }
         if let trainSample { try check(trainSample, atLeast: 0, "--train-sample") }
         if let iterations { try check(iterations, atLeast: 1, "--iterations") }
+        if knownItemsFrom != nil && queries == nil { throw ValidationError("--known-items-from needs --queries (the users' embeddings)") }
         if let subQuantizers { try check(subQuantizers, atLeast: 0, "--sub-quantizers") }
         if let targetRecall, !(0...1).contains(targetRecall) { throw ValidationError("--target-recall must be between 0 and 1, not \(targetRecall)") }
         if let layout, IndexLayoutChoice(rawValue: layout) == nil {
@@ -103,6 +110,7 @@ struct BuildIndex: ParsableCommand {
             options.queries = try VectorFile.readMatrix(queries)
             options.queriesName = (queries as NSString).lastPathComponent
         }
+        if let knownItemsFrom { options.exclusions = try IndexJobs.knownItems(store: knownItemsFrom, split: splitName) }
         options.trainSample = trainSample
         options.iterations = iterations
         options.seed = seed.seed
