@@ -2,6 +2,7 @@
 // benchmarked alone. An AVX2+FMA path is chosen at run time when the CPU has it; the portable
 // path uses several accumulators so the compiler can vectorise it too.
 #include "tt_kernels.h"
+#include "cpu_level.h"
 
 #if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
 #include <immintrin.h>
@@ -143,14 +144,6 @@ static void sq8_avx2(const float *qs, float base, const unsigned char *codes, si
 }
 #undef TT_BLOCK8
 
-static int has_avx2_fma(void) {
-    static int cached = -1;
-    if (cached < 0) {
-        __builtin_cpu_init();
-        cached = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
-    }
-    return cached;
-}
 #endif
 
 static void argmax_rows_portable(const float *scores, size_t rows, size_t k, const float *bias, int *best_index, float *best_value) {
@@ -209,7 +202,7 @@ static void argmax_rows_avx2(const float *scores, size_t rows, size_t k, const f
 
 void tt_argmax_rows(const float *scores, size_t rows, size_t k, const float *bias, int *best_index, float *best_value) {
 #ifdef TT_X86
-    if (has_avx2_fma()) { argmax_rows_avx2(scores, rows, k, bias, best_index, best_value); return; }
+    if ((tt_cpu_level() >= 1)) { argmax_rows_avx2(scores, rows, k, bias, best_index, best_value); return; }
 #endif
     argmax_rows_portable(scores, rows, k, bias, best_index, best_value);
 }
@@ -220,7 +213,7 @@ void tt_argmax_rows_portable(const float *scores, size_t rows, size_t k, const f
 
 int tt_kernel_level(void) {
 #ifdef TT_X86
-    return has_avx2_fma() ? 2 : 0;
+    return (tt_cpu_level() >= 1) ? 2 : 0;
 #else
     return 0;
 #endif
@@ -228,21 +221,21 @@ int tt_kernel_level(void) {
 
 void tt_inner_products(const float *query, const float *vectors, size_t n, size_t d, float *out) {
 #ifdef TT_X86
-    if (has_avx2_fma()) { ip_avx2(query, vectors, n, d, out); return; }
+    if ((tt_cpu_level() >= 1)) { ip_avx2(query, vectors, n, d, out); return; }
 #endif
     for (size_t i = 0; i < n; i++) out[i] = dot_portable(query, vectors + i * d, d);
 }
 
 void tt_l2_squared(const float *query, const float *vectors, size_t n, size_t d, float *out) {
 #ifdef TT_X86
-    if (has_avx2_fma()) { l2_avx2(query, vectors, n, d, out); return; }
+    if ((tt_cpu_level() >= 1)) { l2_avx2(query, vectors, n, d, out); return; }
 #endif
     for (size_t i = 0; i < n; i++) out[i] = l2_portable(query, vectors + i * d, d);
 }
 
 void tt_inner_products_sq8(const float *qstep, float base, const unsigned char *codes, size_t n, size_t d, float *out) {
 #ifdef TT_X86
-    if (has_avx2_fma()) { sq8_avx2(qstep, base, codes, n, d, out); return; }
+    if ((tt_cpu_level() >= 1)) { sq8_avx2(qstep, base, codes, n, d, out); return; }
 #endif
     for (size_t i = 0; i < n; i++) {
         const unsigned char *c = codes + i * d;
@@ -277,7 +270,7 @@ static size_t select_avx2(const float *scores, size_t n, float threshold, int32_
 
 size_t tt_select_at_least(const float *scores, size_t n, float threshold, int32_t *out) {
 #ifdef TT_X86
-    if (has_avx2_fma()) return select_avx2(scores, n, threshold, out);
+    if ((tt_cpu_level() >= 1)) return select_avx2(scores, n, threshold, out);
 #endif
     return select_portable(scores, n, threshold, out);
 }

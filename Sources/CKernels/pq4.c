@@ -3,6 +3,7 @@
 // of each vector; a byte lookup table of 16 entries per sub-quantizer; scores accumulated in
 // 16-bit lanes. AVX2 (vpshufb) chosen at run time; the portable loop is the reference.
 #include "tt_kernels.h"
+#include "cpu_level.h"
 
 static void pq4_portable(const uint8_t *packed, size_t count, size_t m, const uint8_t *lut, float base, float inverse_scale,
                          float *out) {
@@ -76,19 +77,11 @@ static void pq4_avx2(const uint8_t *packed, size_t count, size_t m, const uint8_
     }
 }
 
-static int pq4_has_avx2(void) {
-    static int cached = -1;
-    if (cached < 0) {
-        __builtin_cpu_init();
-        cached = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
-    }
-    return cached;
-}
 #endif
 
 void tt_pq4_scan(const uint8_t *packed, size_t count, size_t m, const uint8_t *lut, float base, float inverse_scale, float *out) {
 #if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
-    if (pq4_has_avx2()) { pq4_avx2(packed, count, m, lut, base, inverse_scale, out); return; }
+    if (tt_cpu_level() >= 1) { pq4_avx2(packed, count, m, lut, base, inverse_scale, out); return; }
 #endif
     pq4_portable(packed, count, m, lut, base, inverse_scale, out);
 }

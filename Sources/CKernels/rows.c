@@ -2,6 +2,7 @@
 // loops the step runs most often on d-wide rows. `restrict` lets the compiler vectorise them;
 // an AVX-512 or AVX2+FMA build is chosen at run time.
 #include "tt_kernels.h"
+#include "cpu_level.h"
 #include <math.h>
 
 #define ADAM_BODY                                                                          \
@@ -37,17 +38,7 @@ static void adam_avx512(float *restrict w, float *restrict m, float *restrict v,
 __attribute__((target("avx512f,avx512vl,prefer-vector-width=512")))
 static void axpy_avx512(size_t n, float a, const float *restrict x, float *restrict y) { AXPY_BODY }
 
-// 2: AVX-512 (F, VL), 1: AVX2 and FMA, 0: neither.
-static int rows_level(void) {
-    static int cached = -1;
-    if (cached < 0) {
-        __builtin_cpu_init();
-        cached = __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512vl") ? 2
-               : __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") ? 1 : 0;
-    }
-    return cached;
-}
-#define DISPATCH(name, ...) do { int l = rows_level(); if (l == 2) name##_avx512(__VA_ARGS__); else if (l == 1) name##_avx2(__VA_ARGS__); else name##_portable(__VA_ARGS__); } while (0)
+#define DISPATCH(name, ...) do { int l = tt_cpu_level(); if (l == 2) name##_avx512(__VA_ARGS__); else if (l == 1) name##_avx2(__VA_ARGS__); else name##_portable(__VA_ARGS__); } while (0)
 #else
 #define DISPATCH(name, ...) name##_portable(__VA_ARGS__)
 #endif

@@ -2,6 +2,7 @@
 // candidate scores, in place (scores in, dL/dscore out). An AVX2+FMA path with a vectorised exp
 // is chosen at run time; the portable path is the reference the tests compare it with.
 #include "tt_kernels.h"
+#include "cpu_level.h"
 #include <math.h>
 
 #if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
@@ -150,20 +151,12 @@ static void softmax_avx2(float *s, size_t n, size_t positive, float inverse_t, c
     *dinverse = dinv;
 }
 
-static int softmax_has_avx2(void) {
-    static int cached = -1;
-    if (cached < 0) {
-        __builtin_cpu_init();
-        cached = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
-    }
-    return cached;
-}
 #endif
 
 void tt_softmax_xent_row(float *scores, size_t n, size_t positive, float inverse_t, const float *logq,
                          float scale, double *loss, double *dinverse) {
 #ifdef TT_X86
-    if (softmax_has_avx2()) { softmax_avx2(scores, n, positive, inverse_t, logq, scale, loss, dinverse); return; }
+    if (tt_cpu_level() >= 1) { softmax_avx2(scores, n, positive, inverse_t, logq, scale, loss, dinverse); return; }
 #endif
     softmax_portable(scores, n, positive, inverse_t, logq, scale, loss, dinverse);
 }

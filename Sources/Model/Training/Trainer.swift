@@ -101,6 +101,13 @@ public struct EpochRecord: Codable, Sendable {
     public var historyGBPerSecond: Double?
     /// The temperature at the end of the epoch, when it is learned.
     public var temperature: Double?
+
+    // Spelled so that snake-case coding gives `gemm_gflops` and `history_gb_per_second`.
+    enum CodingKeys: String, CodingKey {
+        case epoch, loss, examplesPerSecond, seconds, validation, validationSeconds, temperature
+        case gemmGFLOPs = "gemmGflops"
+        case historyGBPerSecond = "historyGbPerSecond"
+    }
 }
 
 /// Training stopped because the loss stopped being a number.
