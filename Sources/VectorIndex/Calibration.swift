@@ -27,12 +27,13 @@ public struct CalibrationSettings: Sendable {
 
 /// Finds the fastest search setting that reaches a target recall: exact top-10 for a sample of
 /// queries, then for each re-rank factor (largest first) the smallest nprobe whose recall@10
-/// reaches the target, timed single-threaded one query at a time. A factor whose queries become
-/// slower than the best setting found so far stops early: it cannot win.
+/// reaches the target, timed single-threaded one query at a time. A factor stops early once its
+/// queries are slower than the best setting found so far (it cannot win), or once its recall has
+/// stopped rising (its candidates, not the lists, are what it lacks).
 enum IndexCalibrator {
     static let nprobes = [1, 2, 3, 4, 6, 8, 12, 16, 24, 32, 48, 64, 96, 128, 160, 192, 256, 320, 384, 512, 768, 1_024,
                           1_536, 2_048, 3_072, 4_096, 6_144, 8_192, 12_288, 16_384, 24_576, 32_768, 49_152, 65_536]
-    static let rerankFactors = [8, 4, 2, 1]
+    static let rerankFactors = [32, 16, 8, 4, 2, 1]
 
     static func calibrate(_ index: IVFIndex, base: Matrix, ids: [Int64], settings: CalibrationSettings, threads: Int,
                           progress: ((String) -> Void)?) throws -> IndexCalibration {
@@ -89,6 +90,9 @@ enum IndexCalibrator {
                     break
                 }
                 if let best = chosen, point.qps < best.qps { break }
+                // A plateau: three more probes in a row gained less than 0.001 each.
+                let mine = curve.filter { $0.rerankFactor == factor }.suffix(4).map(\.recallAt10)
+                if mine.count == 4, zip(mine.dropFirst(), mine).allSatisfy({ $0 - $1 < 0.001 }) { break }
             }
         }
         let pick = chosen ?? mostAccurate!

@@ -121,13 +121,11 @@ public enum IndexBuilder {
         do {
             var attempt = try buildVersion(vectors: vectors, ids: ids, layout: layout, parameters: p, at: building,
                                            root: root, started: started, progress: progress)
-            if p.layout == .auto, layout == .ivf || layout == .auto, let c = attempt.calibration, let exact = c.exactQPS,
-               let chosen = c.curve.first(where: { $0.nprobe == c.nprobe && $0.rerankFactor == c.rerankFactor }), exact >= chosen.qps || !c.reached {
-                // Scanning everything is as fast as the calibrated IVF search (or the IVF search
-                // cannot reach the target): write the exact layout instead.
-                let why = c.reached
-                    ? "exact: scanning all \(n) vectors (\(Int(exact)) queries/s) is as fast as IVF at nprobe \(c.nprobe) (\(Int(chosen.qps)) queries/s)"
-                    : "exact: IVF reached only recall@10 \(String(format: "%.3f", c.recallAt10)) of the \(c.targetRecall) asked for"
+            if p.layout == .auto, layout == .ivf || layout == .auto, let c = attempt.calibration, c.reached, let exact = c.exactQPS,
+               let chosen = c.curve.first(where: { $0.nprobe == c.nprobe && $0.rerankFactor == c.rerankFactor }), exact >= chosen.qps {
+                // Scanning everything is as fast as the calibrated IVF search: write the exact
+                // layout instead.
+                let why = "exact: scanning all \(n) vectors (\(Int(exact)) queries/s) is as fast as IVF at nprobe \(c.nprobe) (\(Int(chosen.qps)) queries/s)"
                 progress?(why)
                 try FileManager.default.removeItem(atPath: building)
                 try FileManager.default.createDirectory(atPath: building, withIntermediateDirectories: true)
