@@ -11,10 +11,10 @@ import UnixSignals
 import Glibc
 #endif
 
-/// The long-running process: one `ServiceGroup` of the worker pool, the SIGHUP reloader and the
-/// HTTP server, started in that order and stopped in reverse. On SIGTERM or SIGINT the server
-/// stops accepting and finishes in-flight requests, then the reloader stops, then the pool
-/// drains; `run` returns when all have.
+/// The long-running process: one `ServiceGroup` of the worker pool, the event writer, the SIGHUP
+/// reloader and the HTTP server, started in that order and stopped in reverse. On SIGTERM or
+/// SIGINT the server stops accepting and finishes in-flight requests, then the reloader stops,
+/// the event writer commits what is queued, and the pool drains; `run` returns when all have.
 public struct Daemon {
     public let service: RecommendationService
     public var logger = Logger(label: "twotower.serve")
@@ -33,7 +33,7 @@ public struct Daemon {
     }
 
     private func group(_ app: some ApplicationProtocol, signals: [UnixSignal]) -> ServiceGroup {
-        ServiceGroup(configuration: .init(services: [service.pool, Reloader(service: service, logger: logger), app],
+        ServiceGroup(configuration: .init(services: [service.pool, service.events, Reloader(service: service, logger: logger), app],
                                           gracefulShutdownSignals: signals, logger: logger))
     }
 

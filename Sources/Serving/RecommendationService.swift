@@ -14,6 +14,8 @@ public final class RecommendationService: Sendable {
     public let metrics = ServingMetrics()
     let pool: WorkerPool
     let stores: StorePool
+    /// The single writer of `POST /v1/events`.
+    let events: EventWriter
     let itemNames = ItemNames()
     private let state: Mutex<ServingSnapshot>
     private let reloading = Mutex(())
@@ -24,6 +26,7 @@ public final class RecommendationService: Sendable {
         state = Mutex(snapshot)
         stores = try StorePool(path: options.storePath)
         pool = WorkerPool(threads: options.workerThreads, queueLimit: options.queueLimit)
+        events = try EventWriter(storePath: options.storePath, queueLimit: options.eventsQueueLimit, metrics: metrics)
         metrics.served(model: snapshot.modelVersion, index: snapshot.indexVersion)
     }
 
@@ -63,7 +66,10 @@ public final class RecommendationService: Sendable {
 
     /// Stops the workers once queued work is done (the pool's own service does it on a graceful
     /// shutdown; this is for a service used without a daemon).
-    public func shutdown() { pool.shutdown() }
+    public func shutdown() {
+        events.stop()
+        pool.shutdown()
+    }
 }
 
 /// Reloads the service on SIGHUP, as `POST /v1/admin/reload` does, for as long as the daemon runs.

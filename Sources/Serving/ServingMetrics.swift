@@ -9,6 +9,8 @@ public final class ServingMetrics: Sendable {
     let inFlight: Gauge
     let queueRejections: Counter
     let reloads: Counter
+    let eventsAdded: Counter
+    let eventCommits: Counter
     private let versions = Mutex<(model: Gauge?, index: Gauge?)>((nil, nil))
     static let buckets: [Duration] = [0.0005, 0.001, 0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1].map { .milliseconds($0 * 1000) }
 
@@ -19,6 +21,10 @@ public final class ServingMetrics: Sendable {
                                                                  helpText: "Requests answered 503 because the work queue was full or their deadline passed"), labels: [])
         reloads = registry.makeCounter(descriptor: .init(namespace: "twotower", metricName: "reloads", unitName: "total",
                                                          helpText: "Successful hot reloads"), labels: [])
+        eventsAdded = registry.makeCounter(descriptor: .init(namespace: "twotower", metricName: "events_added", unitName: "total",
+                                                             helpText: "Online events written to the store as new interactions"), labels: [])
+        eventCommits = registry.makeCounter(descriptor: .init(namespace: "twotower", metricName: "event_commits", unitName: "total",
+                                                              helpText: "Transactions of the event writer (each commits every batch waiting)"), labels: [])
     }
 
     func record(route: String, method: String, status: Int, seconds: Double) {

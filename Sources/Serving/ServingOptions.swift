@@ -25,6 +25,11 @@ public struct ServingOptions: Sendable {
     public var adminToken: String?
     /// The environment variable the admin token was read from (for messages).
     public var adminTokenEnv = "TWOTOWER_ADMIN_TOKEN"
+    /// The bearer token `POST /v1/events` requires; nil disables the route.
+    public var eventsToken: String?
+    public var eventsTokenEnv = "TWOTOWER_EVENTS_TOKEN"
+    /// Most event batches waiting for the writer before the route answers 503.
+    public var eventsQueueLimit = 1_024
 
     public init(storePath: String, modelPath: String, indexPath: String) {
         self.storePath = storePath
@@ -67,5 +72,8 @@ public struct ServingOptions: Sendable {
         idleTimeout = c.idleTimeoutMs > 0 ? .milliseconds(c.idleTimeoutMs) : nil
         adminTokenEnv = c.adminTokenEnv
         adminToken = environment[c.adminTokenEnv].flatMap { $0.isEmpty ? nil : $0 }
+        eventsTokenEnv = c.eventsTokenEnv
+        eventsToken = environment[c.eventsTokenEnv].flatMap { $0.isEmpty ? nil : $0 }
+        eventsQueueLimit = c.eventsQueueLimit
     }
 }

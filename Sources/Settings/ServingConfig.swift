@@ -18,6 +18,11 @@ public struct ServingConfig: DefaultedConfig, Sendable, Equatable {
     /// Name of the environment variable holding the admin bearer token (admin routes are off
     /// while it is unset).
     public var adminTokenEnv = "TWOTOWER_ADMIN_TOKEN"
+    /// Name of the environment variable holding the bearer token of `POST /v1/events` (its own,
+    /// so an event producer need not hold the admin token; the route is off while it is unset).
+    public var eventsTokenEnv = "TWOTOWER_EVENTS_TOKEN"
+    /// Most event batches waiting for the store's writer before `POST /v1/events` answers 503.
+    public var eventsQueueLimit = 1_024
     /// What the daemon serves: the store, the model directory and the index directory.
     public var store = "Data/generated/store.sqlite"
     public var model = "Data/generated/model"
@@ -35,6 +40,7 @@ public struct ServingConfig: DefaultedConfig, Sendable, Equatable {
         try check(workerThreads >= 0, "worker_threads", workerThreads, "≥ 0 (0: one per core)")
         try check(queueLimit >= 1, "queue_limit", queueLimit, "≥ 1")
         try check(requestTimeoutMs >= 1, "request_timeout_ms", requestTimeoutMs, "≥ 1")
+        try check(eventsQueueLimit >= 1, "events_queue_limit", eventsQueueLimit, "≥ 1")
         try check(idleTimeoutMs >= 0, "idle_timeout_ms", idleTimeoutMs, "≥ 0 (0: never)")
     }
 }

@@ -12,6 +12,8 @@ public final class StoreWriter {
     private let store: InteractionStore
     private var ids: [Entity: [String: Int]] = [.user: [:], .item: [:]]
     private var nextID: [Entity: Int] = [:]
+    /// Entities this writer has created, by side.
+    public private(set) var created: [Entity: Int] = [.user: 0, .item: 0]
     private let insertEntity: [Entity: Statement]
     private let selectEntity: [Entity: Statement]
     private let insertInteraction: Statement
@@ -68,6 +70,7 @@ public final class StoreWriter {
             id = nextID[entity]!
             nextID[entity] = id + 1
             try insertEntity[entity]!.run(.integer(Int64(id)), .text(raw))
+            created[entity]! += 1
         }
         ids[entity]![raw] = id
         return id
@@ -77,10 +80,15 @@ public final class StoreWriter {
     /// time is updated (its weight replaced), not duplicated.
     @discardableResult
     public func addInteraction(user: Int, item: Int, timestamp: Int64?, weight: Double?) throws -> Int64 {
+        try recordInteraction(user: user, item: item, timestamp: timestamp, weight: weight).id
+    }
+
+    /// `addInteraction`, also saying whether the row is new (false: the store held it already).
+    public func recordInteraction(user: Int, item: Int, timestamp: Int64?, weight: Double?) throws -> (id: Int64, new: Bool) {
         let ts: SQLiteValue = timestamp.map { .integer($0) } ?? .null
         let w: SQLiteValue = .double(weight)
         try insertInteraction.run(.integer(Int64(user)), .integer(Int64(item)), ts, w)
-        if store.connection.changes == 1 { return store.connection.lastInsertRowID }
+        if store.connection.changes == 1 { return (store.connection.lastInsertRowID, true) }
         // Seen before (a re-ingest, or a repeated line): keep one row, with the latest weight.
         let find = findInteraction
         try find.bind([w, .integer(Int64(user)), .integer(Int64(item)), ts])
@@ -90,7 +98,7 @@ public final class StoreWriter {
         let id = find.int64(0), sameWeight = find.int(1) == 1
         try find.reset()
         if !sameWeight { try updateWeight.run(w, .integer(id)) }
-        return id
+        return (id, false)
     }
 
     /// Sets an item's human-readable label (a movie title, a product name).

@@ -15,6 +15,7 @@ struct ServingFixture {
     let directory: String
     let options: ServingOptions
     static let token = "t0ken-for-tests"
+    static let eventsToken = "events-t0ken"
 
     var storePath: String { directory + "/store.sqlite" }
     var modelPath: String { directory + "/model" }
@@ -67,6 +68,7 @@ struct ServingFixture {
         options.port = 0
         options.defaultNprobe = 4
         options.adminToken = Self.token
+        options.eventsToken = Self.eventsToken
         options.workerThreads = 2
         self.options = options
     }

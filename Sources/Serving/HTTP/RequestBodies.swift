@@ -44,6 +44,64 @@ public enum RequestBodies {
         }
     }
 
+    /// `POST /v1/events`: a JSON array of interactions, at most `EventWriter.maxBatch`.
+    public struct Events: Decodable, Sendable, TopLevelArray {
+        public static let name = "events"
+        public var events: [Event]
+
+        public init(from decoder: Decoder) throws {
+            var c = try decoder.unkeyedContainer()
+            if let n = c.count, n > EventWriter.maxBatch {
+                throw DecodingError.dataCorrupted(.init(codingPath: [], debugDescription: "holds \(n) events; at most \(EventWriter.maxBatch) per request"))
+            }
+            if c.count == 0 { throw DecodingError.dataCorrupted(.init(codingPath: [], debugDescription: "holds no events")) }
+            events = []
+            while !c.isAtEnd { events.append(try c.decode(Event.self)) }
+        }
+    }
+
+    /// One event: who, which item, when (epoch seconds; default: when it arrives), how much.
+    public struct Event: Decodable, Sendable {
+        public var user: String
+        public var item: String
+        public var timestamp: Int64?
+        public var weight: Double?
+
+        enum CodingKeys: String, CodingKey, CaseIterable { case user, item, timestamp, weight }
+
+        public init(from decoder: Decoder) throws {
+            let c = try decoder.container(keyedBy: AnyKey.self)
+            try AnyKey.reject(c, allowed: CodingKeys.allCases.map(\.rawValue))
+            let keyed = try decoder.container(keyedBy: CodingKeys.self)
+            user = try keyed.decode(ItemID.self, forKey: .user).raw
+            item = try keyed.decode(ItemID.self, forKey: .item).raw
+            for (key, id) in [(CodingKeys.user, user), (.item, item)] {
+                if let problem = RequestBodies.idProblem(id) {
+                    throw DecodingError.dataCorruptedError(forKey: key, in: keyed, debugDescription: problem)
+                }
+            }
+            timestamp = try keyed.decodeIfPresent(Int64.self, forKey: .timestamp)
+            if let timestamp, timestamp < 0 {
+                throw DecodingError.dataCorruptedError(forKey: .timestamp, in: keyed, debugDescription: "\(timestamp) is before 1970; give epoch seconds")
+            }
+            weight = try keyed.decodeIfPresent(Double.self, forKey: .weight)
+            if let weight, !weight.isFinite || abs(weight) > Double(Float.greatestFiniteMagnitude) {
+                throw DecodingError.dataCorruptedError(forKey: .weight, in: keyed, debugDescription: "\(weight) is not a finite weight")
+            }
+        }
+    }
+
+    /// Why an id is not acceptable (empty, too long, control characters), or nil.
+    static func idProblem(_ id: String) -> String? {
+        if id.isEmpty { return "is empty" }
+        if id.utf8.count > maxIDBytes { return "is \(id.utf8.count) bytes long; at most \(maxIDBytes)" }
+        if id.unicodeScalars.contains(where: { $0.value < 0x20 || $0.value == 0x7f }) { return "holds a control character" }
+        return nil
+    }
+
+    /// Longest raw id accepted, in UTF-8 bytes (as ingest).
+    public static let maxIDBytes = 4_096
+
     /// Items in a list: `recent_items` and events name items by raw id, a string or an integer.
     public struct ItemID: Decodable, Sendable, Equatable {
         public var raw: String
@@ -79,24 +137,27 @@ public enum RequestBodies {
     /// Most items a list in a body may hold.
     public static let maxItems = 1_000
 
-    /// Decodes a body, or a 400 naming the field at fault (`body` when it is not a JSON object).
+    /// Decodes a body, or a 400 naming the field at fault (`body` when it is not a JSON object,
+    /// or an array for the bodies that are one).
     public static func decode<T: Decodable>(_ type: T.Type, from data: Data) throws -> T {
-        guard (try? JSONSerialization.jsonObject(with: data, options: [.fragmentsAllowed])) is [String: Any] else {
-            let valid = (try? JSONSerialization.jsonObject(with: data, options: [.fragmentsAllowed])) != nil
-            throw APIError.badRequest(valid ? "the body must be a JSON object" : "the body is not valid JSON", field: "body")
+        let parsed = try? JSONSerialization.jsonObject(with: data, options: [.fragmentsAllowed])
+        let isArray = T.self is TopLevelArray.Type
+        guard isArray ? parsed is [Any] : parsed is [String: Any] else {
+            throw APIError.badRequest(parsed == nil ? "the body is not valid JSON" : "the body must be a JSON \(isArray ? "array" : "object")", field: "body")
         }
         do {
             return try JSONDecoder().decode(T.self, from: data)
         } catch let error as DecodingError {
-            let (path, message) = describe(error)
+            let prefix = (T.self as? TopLevelArray.Type)?.name ?? ""
+            let (path, message) = describe(error, prefix: prefix)
             throw APIError.badRequest(message, field: path.isEmpty ? "body" : path)
         }
     }
 
     /// The field path (`features.age`, `vector[7]`) and a message for a decoding failure.
-    static func describe(_ error: DecodingError) -> (String, String) {
+    static func describe(_ error: DecodingError, prefix: String = "") -> (String, String) {
         func path(_ keys: [CodingKey]) -> String {
-            keys.reduce("") { out, key in
+            keys.reduce(keys.first?.intValue != nil ? prefix : "") { out, key in
                 if let i = key.intValue { return out + "[\(i)]" }
                 return out.isEmpty ? key.stringValue : out + "." + key.stringValue
             }
@@ -115,6 +176,11 @@ public enum RequestBodies {
             return ("", "\(error)")
         }
     }
+}
+
+/// A body that is a JSON array rather than an object; errors name its elements `name[i]`.
+public protocol TopLevelArray {
+    static var name: String { get }
 }
 
 /// Any key of a JSON object, to reject the ones a body does not have.

@@ -15,7 +15,7 @@ public enum Routes {
         (.get, "/healthz"), (.get, "/readyz"), (.get, "/metrics"),
         (.get, "/v1/users/{id}/recommendations"), (.get, "/v1/users/{id}/embedding"), (.post, "/v1/recommendations"),
         (.get, "/v1/items/{id}/similar"), (.put, "/v1/items/{id}"), (.delete, "/v1/items/{id}"),
-        (.post, "/v1/admin/reload"),
+        (.post, "/v1/events"), (.post, "/v1/admin/reload"),
     ]
 
     public static func router(for service: RecommendationService) -> Router<BasicRequestContext> {
@@ -24,6 +24,7 @@ public enum Routes {
         HealthController(service: service).addRoutes(to: router)
         RecommendationsController(service: service).addRoutes(to: router)
         ItemsController(service: service).addRoutes(to: router)
+        EventsController(service: service).addRoutes(to: router)
         AdminController(service: service).addRoutes(to: router)
         return router
     }

@@ -56,7 +56,8 @@ struct Serve: AsyncParsableCommand {
         try await Daemon(service: service).run { port in
             print("twotower serve: listening on http://\(options.host):\(port)  model \(snapshot.modelVersion)  index \(snapshot.indexVersion)"
                   + "  (\(options.workerThreads) workers, queue \(options.queueLimit)"
-                  + (options.adminToken == nil ? "; admin routes off: $\(options.adminTokenEnv) is unset)" : ")"))
+                  + (options.adminToken == nil ? "; admin routes off: $\(options.adminTokenEnv) is unset" : "")
+                  + (options.eventsToken == nil ? "; POST /v1/events off: $\(options.eventsTokenEnv) is unset" : "") + ")")
         }
         print("twotower serve: drained, exiting")
     }

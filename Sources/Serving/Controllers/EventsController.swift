@@ -1,0 +1,28 @@
+import Foundation
+import Hummingbird
+import Store
+
+/// `POST /v1/events`: interactions arriving online, appended to the store by the event writer
+/// (group commit) and answered once committed. The next recommendation request for those users
+/// sees them: the history encoder reads the store's latest items and `exclude_seen` their items.
+struct EventsController {
+    let service: RecommendationService
+
+    func addRoutes(to router: Router<BasicRequestContext>) {
+        router.post("/v1/events") { request, _ in
+            try RequestParsing.authorize(request, token: service.options.eventsToken, what: "events")
+            _ = try RequestParsing.query(request, allowed: [])
+            let body = try await RequestParsing.body(RequestBodies.Events.self, request)
+            let now = Int64(Date().timeIntervalSince1970)
+            let events = body.events.map { NewEvent(user: $0.user, item: $0.item, timestamp: $0.timestamp ?? now, weight: $0.weight) }
+            let result: AppendedEvents
+            do {
+                result = try await service.events.append(events)
+            } catch let error as UnknownEventItem {
+                throw APIError.notFound(error.description, field: "events[\(error.index)].item")
+            }
+            return Routes.json(["accepted": events.count, "added": result.added, "duplicates": result.duplicates,
+                                "new_users": result.newUsers, "durable": true])
+        }
+    }
+}
