@@ -9,15 +9,17 @@ import VectorIndex
 public struct ANNEvalJob {
     public var index: String
     public var queries: String
-    public var nprobes: [Int]
+    /// The nprobe values to sweep; nil: the index's calibrated (or default) nprobe alone.
+    public var nprobes: [Int]?
     public var minSeconds = 1.0
-    public var rerankFactor = SearchParameters().rerankFactor
+    /// nil: the index's calibrated (or default) re-rank factor.
+    public var rerankFactor: Int?
     /// For end-to-end figures: the store, the model whose item embeddings the index holds, the split.
     public var store: String?
     public var model: String?
     public var splitName: String?
 
-    public init(index: String, queries: String, nprobes: [Int]) {
+    public init(index: String, queries: String, nprobes: [Int]? = nil) {
         self.index = index
         self.queries = queries
         self.nprobes = nprobes
@@ -36,9 +38,11 @@ public struct ANNEvalJob {
     }
 
     public func run(progress: ((String) -> Void)? = nil) throws -> [Point] {
-        guard rerankFactor >= 1 else { throw JobError("--rerank-factor must be at least 1, not \(rerankFactor)") }
         guard (store == nil) == (model == nil) else { throw JobError("end-to-end figures need both --store and --model") }
         let opened = try IVFIndex(path: index)
+        let nprobes = self.nprobes ?? [opened.metadata.defaultNprobe]
+        let rerankFactor = self.rerankFactor ?? opened.metadata.defaultRerankFactor
+        guard rerankFactor >= 1 else { throw JobError("--rerank-factor must be at least 1, not \(rerankFactor)") }
         let q = try VectorFile.readMatrix(queries)
         guard q.cols == opened.dimension else {
             throw IndexError.dimensionMismatch(expected: opened.dimension, got: q.cols, what: queries)

@@ -15,4 +15,13 @@ public enum EmbedJob {
         try VectorFile.writeNPY(matrix, to: out)
         return (matrix.rows, matrix.cols)
     }
+
+    /// Writes the embeddings of one side of a model just trained (no reload), e.g. for
+    /// `train --export-items`; returns their shape.
+    @discardableResult
+    public static func write(_ outcome: TrainingJob.Outcome, side: Side, out: String) throws -> (rows: Int, dimension: Int) {
+        let matrix = side == .items ? outcome.model.itemEmbeddings(outcome.inputs) : outcome.model.userEmbeddings(outcome.inputs)
+        try VectorFile.writeNPY(matrix, to: out)
+        return (matrix.rows, matrix.cols)
+    }
 }

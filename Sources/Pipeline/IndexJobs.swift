@@ -15,7 +15,9 @@ public struct IndexBuildOptions: Sendable {
     public var trainSample: Int?
     public var iterations: Int?
     public var targetRecall: Double?
-    /// Calibration queries (the users' embeddings) and what they are.
+    /// Calibration queries (the users' embeddings, a float32 .npy file); read by `build`.
+    public var queriesPath: String?
+    /// Calibration queries already in memory, and what they are.
     public var queries: Matrix?
     public var queriesName = ""
     /// Per query row, ids its calibration searches leave out (a user's known items).
@@ -55,6 +57,11 @@ public enum IndexJobs {
                              progress: ((String) -> Void)? = nil) throws -> BuildReport {
         progress?("reading \(path)")
         let matrix = try VectorFile.readMatrix(path)
+        var options = options
+        if let q = options.queriesPath {
+            options.queries = try VectorFile.readMatrix(q)
+            options.queriesName = (q as NSString).lastPathComponent
+        }
         let idList = try ids.map(VectorFile.readIDs)
         if let idList, idList.count != matrix.rows {
             throw JobError("\(ids!) holds \(idList.count) ids but \(path) holds \(matrix.rows) vectors")

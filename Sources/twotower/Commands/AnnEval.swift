@@ -1,7 +1,6 @@
 import ArgumentParser
 import Foundation
 import Pipeline
-import VectorIndex
 
 struct AnnEval: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -52,11 +51,10 @@ struct AnnEval: ParsableCommand {
     }
 
     func run() throws {
-        let metadata = try IVFIndex(path: target.index).metadata
         let nprobes = try nprobe.map { try parseList($0, option: "--nprobe", as: Int.self, where: { $0 >= 1 }, expected: "a positive integer") }
-        var job = ANNEvalJob(index: target.index, queries: queries, nprobes: nprobes ?? [metadata.defaultNprobe])
+        var job = ANNEvalJob(index: target.index, queries: queries, nprobes: nprobes)
         job.minSeconds = minSeconds
-        job.rerankFactor = rerankFactor ?? metadata.defaultRerankFactor
+        job.rerankFactor = rerankFactor
         job.store = evaluation.store
         job.model = model
         job.splitName = splitName

@@ -106,10 +106,7 @@ struct BuildIndex: ParsableCommand {
         options.layout = layout.flatMap(IndexLayoutChoice.init(rawValue:))
         options.subQuantizers = subQuantizers
         options.targetRecall = targetRecall
-        if let queries {
-            options.queries = try VectorFile.readMatrix(queries)
-            options.queriesName = (queries as NSString).lastPathComponent
-        }
+        options.queriesPath = queries
         if let knownItemsFrom { options.exclusions = try IndexJobs.knownItems(store: knownItemsFrom, split: splitName) }
         options.trainSample = trainSample
         options.iterations = iterations

@@ -2,7 +2,6 @@ import ArgumentParser
 import Foundation
 import Model
 import Pipeline
-import VectorIndex
 import Settings
 
 struct Train: ParsableCommand {
@@ -48,15 +47,10 @@ struct Train: ParsableCommand {
         print("Wrote \(ModelDirectory(path: out).checkpoint) after \(outcome.history.count) epochs"
               + (outcome.refitEpochs.map { " and a \($0)-epoch refit" } ?? "") + " in \(String(format: "%.1f", outcome.seconds)) s"
               + (outcome.bestValidation.map { String(format: "; best validation recall@20 %.4f", $0) } ?? ""))
-        if let exportItems {
-            let m = outcome.model.itemEmbeddings(outcome.inputs)
-            try VectorFile.writeNPY(m, to: exportItems)
-            print("Wrote \(exportItems): \(Format.count(m.rows)) × \(m.cols) float32")
-        }
-        if let exportUsers {
-            let m = outcome.model.userEmbeddings(outcome.inputs)
-            try VectorFile.writeNPY(m, to: exportUsers)
-            print("Wrote \(exportUsers): \(Format.count(m.rows)) × \(m.cols) float32")
+        for (side, path) in [(EmbedJob.Side.items, exportItems), (.users, exportUsers)] {
+            guard let path else { continue }
+            let shape = try EmbedJob.write(outcome, side: side, out: path)
+            print("Wrote \(path): \(Format.count(shape.rows)) × \(shape.dimension) float32")
         }
     }
 }
