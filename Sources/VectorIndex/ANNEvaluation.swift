@@ -40,7 +40,8 @@ public enum ANNEvaluation {
             guard !expected.isEmpty else { continue }
             total += Double(f.prefix(k).filter { expected.contains($0) }.count) / Double(expected.count)
         }
-        return total / Double(found.count)
+        // Rounded past the summation's error, so that 95 hits in 100 compare equal to 0.95.
+        return (total / Double(found.count) * 1e9).rounded() / 1e9
     }
 
     public static func sweep(index: IVFIndex, queries: Matrix, truth: [[Int64]], nprobes: [Int],

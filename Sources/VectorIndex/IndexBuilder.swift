@@ -261,7 +261,7 @@ enum TestHold {
 
     static func reach(_ name: String, in directory: String) {
         guard phase == name else { return }
-        FileManager.default.createFile(atPath: (directory as NSString).appendingPathComponent("held-\(name)"), contents: Data())
+        _ = FileManager.default.createFile(atPath: (directory as NSString).appendingPathComponent("held-\(name)"), contents: Data())
         while true { sleep(60) }
     }
 }
