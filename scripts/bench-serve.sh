@@ -7,7 +7,10 @@
 # at the calibrated setting while the index is hot-reloaded twice and 1,000 items are upserted.
 # Prints throughput, p50/p99, errors and the daemon's peak RSS. With the peers' venv, also the
 # index alone beside FAISS IVFFlat and IVF-PQ32x4fs+RFlat on the same embeddings (best
-# single-thread queries/s at recall@10 ≥ 0.95).
+# single-thread queries/s at recall@10 ≥ 0.95). Then events: POST /v1/events closed-loop with
+# batches of 100 and of 1 (wrk as the ingestion peer), a paced stream of ~12,000 events/s beside
+# the recommendation load (recommendations with and without it), the store's interaction count
+# against the events acknowledged, and kill -9 of the daemon mid-stream (no acknowledged event lost).
 # Usage: scripts/bench-serve.sh [--users N] [--items N] [--seconds S] [--epochs E] [--encoding pq4|sq8|flat] [--workdir DIR]
 # Needs wrk (Debian package; installed when missing). Not a test: figures depend on the machine.
 set -euo pipefail
@@ -70,7 +73,7 @@ PY
 NLIST=$(python3 -c "import json; print(json.load(open('$WORK/build.json'))['nlist'])")
 NPROBE=$(python3 -c "import json; print(json.load(open('$WORK/build.json'))['calibration']['nprobe'])")
 RERANK=$(python3 -c "import json; print(json.load(open('$WORK/build.json'))['calibration']['rerank_factor'])")
-"$BIN" ann-eval --index "$WORK/index" --queries "$WORK/queries.npy" --nprobe 8,16,24,32,48,64,96,128 --rerank-factor "$RERANK" --min-seconds 0.5 --json > "$WORK/ann.json"
+"$BIN" ann-eval --index "$WORK/index" --queries "$WORK/queries.npy" --nprobe 16,32,64,96,128,160,192,256,384 --rerank-factor "$RERANK" --min-seconds 0.5 --json > "$WORK/ann.json"
 
 # The index search alone beside FAISS on the same embeddings and nlist (one thread, one query at
 # a time, as ann-eval measures), when the peers' venv is there.
@@ -78,7 +81,7 @@ VENV=${PEERS_VENV:-$HOME/.venv-peers}
 rm -f "$WORK/peer.jsonl"
 if [ -x "$VENV/bin/python" ] && "$VENV/bin/python" -c "import faiss" 2>/dev/null && [ -d ../shared/peers ]; then
   (cd ../shared/peers && OPENBLAS_NUM_THREADS=1 "$VENV/bin/python" ann_peer.py --base "$WORK/items.npy" --query "$WORK/queries.npy" \
-     --nlist "$NLIST" --nprobe 8,16,24,32,48,64,96,128 --pqfs 32 --k-factor 1,2,4,8 --json "$WORK/peer.jsonl" > "$WORK/peer.txt")
+     --nlist "$NLIST" --nprobe 32,64,96,128,160,192,256,384 --pqfs 32 --k-factor 8,16,32 --json "$WORK/peer.jsonl" > "$WORK/peer.txt")
 else
   echo "(no FAISS comparison: the peers' venv $VENV with faiss is missing; see scripts/bench-index.sh --setup-peers)"
 fi
@@ -86,7 +89,7 @@ fi
 cat > "$WORK/serve.json" <<JSON
 {"port": 18181, "default_k": 10, "default_nprobe": 0, "rerank_factor": 0, "worker_threads": 2, "queue_limit": 1024, "request_timeout_ms": 1000}
 JSON
-TWOTOWER_ADMIN_TOKEN=bench "$BIN" serve --config "$WORK/serve.json" --store "$WORK/s.sqlite" --model "$WORK/model" --index "$WORK/index" > "$WORK/serve.log" 2>&1 &
+TWOTOWER_ADMIN_TOKEN=bench TWOTOWER_EVENTS_TOKEN=bench-events "$BIN" serve --config "$WORK/serve.json" --store "$WORK/s.sqlite" --model "$WORK/model" --index "$WORK/index" > "$WORK/serve.log" 2>&1 &
 PID=$!
 for _ in $(seq 100); do curl -sf localhost:18181/readyz >/dev/null && break; sleep 0.2; done
 cat > "$WORK/users.lua" <<LUA
@@ -132,7 +135,87 @@ ERRORS=$(curl -s localhost:18181/metrics | grep '^twotower_http_requests_total' 
 for C in 1 4 8; do
   wrk -t$((C < 2 ? 1 : 2)) -c$C -d10s --latency -s "$WORK/users.lua" http://127.0.0.1:18181 > "$WORK/wrk-c$C.txt"
 done
-kill -TERM $PID; wait $PID || true; PID=""
+
+# Events: POST /v1/events through the daemon's single writer (group commit, synchronous = FULL).
+# wrk's Lua script makes each event unique (user, item, timestamp), counts the events each 200
+# acknowledges as added, and paces requests with delay() for the fixed-rate stream.
+cat > "$WORK/events.lua" <<LUA
+local threads = {}
+function setup(thread) thread:set("tid", #threads + 1); table.insert(threads, thread) end
+function init(args)
+  batch = tonumber(args[1]); pause = tonumber(args[2]); run = args[3]; counter = 0; acked = 0; failed = 0
+end
+function delay() return pause end
+request = function()
+  counter = counter + 1
+  local parts = {}
+  for n = 1, batch do
+    parts[n] = string.format('{"user":"ev%s-%d-%d","item":"i%d","timestamp":%d}', run, tid, counter % 5000,
+                             ((counter * batch + n) * 7919) % $ITEMS, 1700000000 + counter)
+  end
+  return wrk.format("POST", "/v1/events", {["Authorization"] = "Bearer bench-events", ["Content-Type"] = "application/json"},
+                    "[" .. table.concat(parts, ",") .. "]")
+end
+response = function(status, headers, body)
+  if status == 200 then acked = acked + tonumber(body:match('"added":(%d+)')) else failed = failed + 1 end
+end
+done = function(summary, latency, requests)
+  local a, f = 0, 0
+  for _, t in ipairs(threads) do a = a + t:get("acked"); f = f + t:get("failed") end
+  io.write(string.format("ACKED %d FAILED %d\n", a, f))
+end
+LUA
+interactions() { python3 -c "import sqlite3,sys; print(sqlite3.connect('file:' + sys.argv[1] + '?mode=ro', uri=True).execute('select count(*) from interactions').fetchone()[0])" "$WORK/s.sqlite"; }
+RUN=$(date +%s)
+BEFORE=$(interactions)
+# The ingestion peer: wrk against the route, closed loop, batches of 100 and of 1.
+wrk -t2 -c8 -d10s --latency -s "$WORK/events.lua" http://127.0.0.1:18181 -- 100 0 "${RUN}a" > "$WORK/ev-100.txt"
+wrk -t2 -c8 -d10s --latency -s "$WORK/events.lua" http://127.0.0.1:18181 -- 1 0 "${RUN}b" > "$WORK/ev-1.txt"
+# Recommendations alone, then beside a paced stream of batches of 100 (6 connections, each
+# pausing 40 ms after an answer: about 120 requests/s, 12,000 events/s, when answers take ~10 ms).
+wrk -t2 -c16 -d20s --latency -s "$WORK/users.lua" http://127.0.0.1:18181 > "$WORK/rec-alone.txt"
+wrk -t1 -c6 -d22s --latency -s "$WORK/events.lua" http://127.0.0.1:18181 -- 100 40 "${RUN}c" > "$WORK/ev-stream.txt" &
+STREAM=$!
+sleep 1
+wrk -t2 -c16 -d20s --latency -s "$WORK/users.lua" http://127.0.0.1:18181 > "$WORK/rec-mixed.txt"
+wait $STREAM
+AFTER=$(interactions)
+# kill -9 in the middle of a stream: every acknowledged event is in the store afterwards.
+wrk -t1 -c4 -d8s -s "$WORK/events.lua" http://127.0.0.1:18181 -- 100 0 "${RUN}d" > "$WORK/ev-kill.txt" 2>&1 &
+KILLED_STREAM=$!
+sleep 4; kill -9 $PID; wait $PID 2>/dev/null || true; PID=""
+wait $KILLED_STREAM || true
+AFTER_KILL=$(interactions)
+python3 - "$WORK" "$BEFORE" "$AFTER" "$AFTER_KILL" <<'PY'
+import re, sys
+w, before, after, after_kill = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4])
+def read(name): return open(f"{w}/{name}").read()
+def rps(t): return float(re.search(r"Requests/sec:\s+([\d.]+)", t).group(1))
+def ms(t, label):
+    v, unit = re.search(rf"{label}%\s+([\d.]+)(us|ms|s)", t).groups()
+    return float(v) * {"us": 0.001, "ms": 1, "s": 1000}[unit]
+def acked(t): a, f = re.search(r"ACKED (\d+) FAILED (\d+)", t).groups(); return int(a), int(f)
+total = 0
+print("\nevents (POST /v1/events, group commit, durable on 200):")
+for name, batch in (("ev-100.txt", 100), ("ev-1.txt", 1)):
+    t = read(name); a, f = acked(t); total += a
+    print(f"  closed loop, 8 connections, batches of {batch:3d}: {a / 10:,.0f} events/s acknowledged ({rps(t):,.0f} requests/s), "
+          f"p50 {ms(t, 50):.2f} ms, p99 {ms(t, 99):.2f} ms, {f} refused")
+s, alone, mixed = read("ev-stream.txt"), read("rec-alone.txt"), read("rec-mixed.txt")
+a, f = acked(s); total += a
+print(f"  paced stream beside recommendations: {a / 22:,.0f} events/s acknowledged (bar ≥ 10,000), event p99 {ms(s, 99):.2f} ms (bar ≤ 20 ms), {f} refused")
+print(f"  recommendations at 16 connections: alone {rps(alone):,.0f} req/s (p99 {ms(alone, 99):.2f} ms); beside the stream {rps(mixed):,.0f} req/s "
+      f"(p99 {ms(mixed, 99):.2f} ms) = {rps(mixed) / rps(alone):.0%} of alone (bar ≥ 50%)")
+# wrk stops reading at its deadline: batches committed then were never acknowledged, so the
+# store may hold more than was acknowledged (at most the requests in flight), never less.
+grew = after - before
+print(f"  lost: store grew by {grew:,} interactions for {total:,} acknowledged → {max(0, total - grew):,} missing (bar 0); "
+      f"{max(0, grew - total):,} committed while wrk stopped reading (≤ {8 * 100 + 8 + 6 * 100:,} in flight)")
+k = read("ev-kill.txt"); ka = re.search(r"ACKED (\d+)", k)
+ka = int(ka.group(1)) if ka else None
+print(f"  kill -9 mid-stream: {ka if ka is not None else '?'} events acknowledged before the kill, the store grew by {after_kill - after:,} "
+      + ("(none lost)" if ka is not None and after_kill - after >= ka else "(LOST acknowledged events)" if ka is not None else ""))
+PY
 cat "$WORK/wrk.txt"
 python3 - "$WORK" "$RSS" "$ERRORS" "$NPROBE" <<'PY'
 import json, os, re, sys

@@ -25,7 +25,9 @@ public final class EventWriter: Service, @unchecked Sendable {
     private var finished = false
 
     public init(storePath: String, queueLimit: Int = 1_024, maxGroup: Int = 20_000, metrics: ServingMetrics) throws {
-        store = try InteractionStore(path: storePath, create: false, cacheMiB: 32)
+        // A large page cache: inserts land all over the interactions table's indexes, and pages
+        // read from the file system cost a system call each.
+        store = try InteractionStore(path: storePath, create: false, cacheMiB: 256)
         try store.makeCommitsDurable()
         self.queueLimit = max(queueLimit, 1)
         self.maxGroup = max(maxGroup, 1)
