@@ -101,10 +101,13 @@ public struct EpochRecord: Codable, Sendable {
     public var historyGBPerSecond: Double?
     /// The temperature at the end of the epoch, when it is learned.
     public var temperature: Double?
+    /// The process's CPU time over the epoch's training (validation excluded) as a percentage of
+    /// its wall time: 200 is two cores busy throughout.
+    public var cpuPercent: Double?
 
     // Spelled so that snake-case coding gives `gemm_gflops` and `history_gb_per_second`.
     enum CodingKeys: String, CodingKey {
-        case epoch, loss, examplesPerSecond, seconds, validation, validationSeconds, temperature
+        case epoch, loss, examplesPerSecond, seconds, validation, validationSeconds, temperature, cpuPercent
         case gemmGFLOPs = "gemmGflops"
         case historyGBPerSecond = "historyGbPerSecond"
     }
@@ -177,6 +180,7 @@ public struct Trainer {
         let useLogQ = s.logQCorrection
         for epoch in 1...max(s.epochs, 1) {
             let started = Date()
+            let cpuStarted = processCPUSeconds()
             order.shuffle(using: &rng)
             var total = 0.0, batches = 0
             var start = 0
@@ -214,6 +218,7 @@ public struct Trainer {
                                      examplesPerSecond: Double(pairs.count) / max(seconds, 1e-9), seconds: seconds)
             let counters = engine.takeCounters()
             record.gemmGFLOPs = counters.flops / max(seconds, 1e-9) / 1e9
+            record.cpuPercent = 100 * (processCPUSeconds() - cpuStarted) / max(seconds, 1e-9)
             if counters.historyBytes > 0 { record.historyGBPerSecond = counters.historyBytes / max(seconds, 1e-9) / 1e9 }
             if s.learnTemperature { record.temperature = Double(engine.temperature) }
             let model = engine.model
@@ -238,4 +243,15 @@ public struct Trainer {
         }
         return (best?.model ?? engine.model, records)
     }
+}
+
+/// User plus system CPU time of this process so far, in seconds (every thread).
+func processCPUSeconds() -> Double {
+    var usage = rusage()
+    #if canImport(Glibc)
+    getrusage(RUSAGE_SELF.rawValue, &usage)
+    #else
+    getrusage(RUSAGE_SELF, &usage)
+    #endif
+    return Double(usage.ru_utime.tv_sec + usage.ru_stime.tv_sec) + Double(usage.ru_utime.tv_usec + usage.ru_stime.tv_usec) / 1e6
 }

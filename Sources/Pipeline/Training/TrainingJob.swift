@@ -135,6 +135,7 @@ public struct TrainingJob {
                        r.seconds, Format.duration(eta)) + (r.validation.map { String(format: "  val recall@20 %.4f", $0) } ?? "")
                 + (r.validationSeconds.map { String(format: " (%.1f s)", $0) } ?? "")
                 + (r.gemmGFLOPs.map { g in String(format: "  gemm %.0f GFLOP/s", g) + (r.historyGBPerSecond.map { String(format: ", history %.1f GB/s", $0) } ?? "") } ?? "")
+                + (r.cpuPercent.map { String(format: "  CPU %.0f%%", $0) } ?? "")
                 + (r.temperature.map { String(format: "  τ %.4f", $0) } ?? ""))
         }
         var (model, history) = try Trainer(settings: s).train(pairs: pairs, architecture: architecture, inputs: inputs,
