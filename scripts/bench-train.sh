@@ -111,7 +111,7 @@ w, quality = sys.argv[1], sys.argv[2] == "1"
 def epochs(path):
     """Per epoch: examples/s and validation Recall@20 from our train log."""
     return [(float(m.group(1).replace(",", "")), float(m.group(2)) if m.group(2) else None)
-            for m in re.finditer(r"loss \S+\s+([\d,]+) ex/s.*?(?:val recall@20 ([\d.]+))?\n", open(path).read())]
+            for m in re.finditer(r"loss \S+\s+([\d,]+) ex/s(?:[^\n]*?val recall@20 ([\d.]+))?[^\n]*\n", open(path).read())]
 shipped = epochs(f"{w}/ours-shipped.txt")
 peer_shipped = json.loads(open(f"{w}/torch-shipped.jsonl").read().splitlines()[-1])
 o = statistics.median(e[0] for e in shipped)
