@@ -140,14 +140,22 @@ public enum RequestBodies {
     /// Decodes a body, or a 400 naming the field at fault (`body` when it is not a JSON object,
     /// or an array for the bodies that are one).
     public static func decode<T: Decodable>(_ type: T.Type, from data: Data) throws -> T {
-        let parsed = try? JSONSerialization.jsonObject(with: data, options: [.fragmentsAllowed])
+        // The first byte tells an object from an array; the decoder finds any other fault. Only
+        // a body that fails is parsed a second time, to say whether it was JSON at all.
         let isArray = T.self is TopLevelArray.Type
-        guard isArray ? parsed is [Any] : parsed is [String: Any] else {
-            throw APIError.badRequest(parsed == nil ? "the body is not valid JSON" : "the body must be a JSON \(isArray ? "array" : "object")", field: "body")
+        let first = data.first { !(UInt8(ascii: " ") == $0 || UInt8(ascii: "\n") == $0 || UInt8(ascii: "\r") == $0 || UInt8(ascii: "\t") == $0) }
+        func refuse() -> APIError {
+            let parsed = try? JSONSerialization.jsonObject(with: data, options: [.fragmentsAllowed])
+            return APIError.badRequest(parsed == nil ? "the body is not valid JSON" : "the body must be a JSON \(isArray ? "array" : "object")", field: "body")
         }
+        guard first == UInt8(ascii: isArray ? "[" : "{") else { throw refuse() }
         do {
             return try JSONDecoder().decode(T.self, from: data)
         } catch let error as DecodingError {
+            if case let .dataCorrupted(context) = error, context.codingPath.isEmpty,
+               (try? JSONSerialization.jsonObject(with: data, options: [.fragmentsAllowed])) == nil {
+                throw refuse()
+            }
             let prefix = (T.self as? TopLevelArray.Type)?.name ?? ""
             let (path, message) = describe(error, prefix: prefix)
             throw APIError.badRequest(message, field: path.isEmpty ? "body" : path)
