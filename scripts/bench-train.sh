@@ -9,7 +9,7 @@
 #              ours vs torch_twotower_peer.py with the same settings, one after the other;
 #              plus the time to evaluate every Gowalla test user exactly.
 #   ml-100k  — leave-last-out HitRate@10 / NDCG@10: ours (Config/ml-100k.json) vs implicit ALS,
-#              implicit BPR and the PyTorch two-tower.
+#              implicit BPR, the PyTorch two-tower and EASE^R (scripts/peers/ease_peer.py).
 #   gowalla  — (with --gowalla-quality: early stopping, then the refit) the whole shipped
 #              Config/gowalla.json run's wall time, CPU use and test Recall@20 / NDCG@20, beside the
 #              published figures in ../shared/EVAL.md.
@@ -83,6 +83,8 @@ for m in als bpr; do
 done
 (cd "$PEERS" && "$PY" torch_twotower_peer.py --dataset ml-100k --data "$DATA/ml-100k" --epochs 30 --batch 512 --tau 0.1 --lr 0.005 \
    --threads 2 --json "$WORK/peers-ml.jsonl" >/dev/null)
+# EASE^R (closed form; its λ chosen on the validation item, then refit and tested).
+"$PY" scripts/peers/ease_peer.py --dataset ml-100k --data "$DATA/ml-100k" --lambdas 50,100,200,300,500,1000,2000 --json "$WORK/peers-ml.jsonl" >/dev/null
 
 # Synthetic default (the demo's data): ours against popularity.
 if [ ! -f "$WORK/syn.sqlite" ]; then
