@@ -118,6 +118,18 @@ struct Recommender {
         return try search(vector, options: options, exclude: [Int64(dense)])
     }
 
+    /// The index's top k for a vector given in full (`POST /v1/search`: what a router sends each
+    /// shard), leaving out the items named in `exclude` (raw ids; ones the store lacks are ignored).
+    func search(vector: [Float], exclude raw: [String], options: QueryOptions) throws -> [ScoredItem] {
+        guard vector.count == snapshot.index.dimension else {
+            throw APIError.badRequest("vector has \(vector.count) numbers; the index holds \(snapshot.index.dimension)-dimensional vectors", field: "vector")
+        }
+        guard vector.allSatisfy(\.isFinite) else { throw APIError.badRequest("vector holds a number that is not finite", field: "vector") }
+        var exclude = Set<Int64>()
+        for id in raw { if let dense = try store.denseID(of: .item, raw: id) { exclude.insert(Int64(dense)) } }
+        return try search(vector, options: options, exclude: exclude)
+    }
+
     private func search(_ vector: [Float], options: QueryOptions, exclude: Set<Int64>) throws -> [ScoredItem] {
         var parameters = SearchParameters(k: options.k, nprobe: options.nprobe)
         parameters.exclude = exclude

@@ -160,6 +160,11 @@ public final class InteractionStore: @unchecked Sendable {
         try connection.scalarInt("SELECT id FROM \(entity.table) WHERE raw_id = ?", .text(raw)).map(Int.init)
     }
 
+    /// Every entity of one side, dense id and raw id, in dense-id order.
+    public func forEachEntity(of entity: Entity, _ body: (Int, String) throws -> Void) throws {
+        try connection.prepare("SELECT id, raw_id FROM \(entity.table) ORDER BY id").query { try body($0.int(0), $0.string(1)) }
+    }
+
     /// The raw id of a dense id, or nil.
     public func rawID(of entity: Entity, dense: Int) throws -> String? {
         try connection.cached("SELECT raw_id FROM \(entity.table) WHERE id = ?").first([.integer(Int64(dense))]) { $0.string(0) }

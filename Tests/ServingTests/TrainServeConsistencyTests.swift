@@ -1,4 +1,5 @@
 import Foundation
+import Hummingbird
 import HummingbirdTesting
 import ModelStore
 import Serving
@@ -29,6 +30,38 @@ import Testing
                     let worst = zip(served, row).map { abs($0 - Double($1)) }.max() ?? 1
                     #expect(worst <= 1e-6, "user \(raw): differs by \(worst)")
                 }
+            }
+        }
+    }
+}
+
+/// `POST /v1/search` with a user's vector and seen items gives that user's recommendations: the
+/// route a router uses to ask each catalogue shard.
+@Suite struct VectorSearchRouteTests {
+    @Test func aUsersVectorAndSeenItemsGiveTheirRecommendations() async throws {
+        let fixture = try ServingFixture()
+        defer { fixture.remove() }
+        let store = try InteractionStore(path: fixture.storePath, create: false)
+        try await withLiveServer(fixture) { client, _ in
+            for user in ["user1", "user22"] {
+                let dense = try #require(try store.denseID(of: .user, raw: user))
+                let seen = try store.interactedItems(of: dense).map { try #require(try store.rawID(of: .item, dense: $0)) }
+                let vector = try await client.execute(uri: "/v1/users/\(user)/embedding", method: .get, headers: admin) { (r: TestResponse) async throws in
+                    try #require(try object(r)["vector"] as? [Double])
+                }
+                let expected = try await client.execute(uri: "/v1/users/\(user)/recommendations?k=7&nprobe=2", method: .get) { (r: TestResponse) async throws in
+                    try ids(r)
+                }
+                let body = try JSONSerialization.data(withJSONObject: ["vector": vector, "exclude": seen + ["no-such-item"]])
+                try await client.execute(uri: "/v1/search?k=7&nprobe=2", method: .post, body: ByteBuffer(bytes: body)) { (r: TestResponse) async throws in
+                    #expect(r.status == .ok)
+                    #expect(try ids(r) == expected)
+                }
+            }
+            let short = try JSONSerialization.data(withJSONObject: ["vector": [0.5, 0.5]])
+            try await client.execute(uri: "/v1/search", method: .post, body: ByteBuffer(bytes: short)) { (r: TestResponse) async throws in
+                #expect(r.status == .badRequest)
+                #expect(try errorField(r) == "vector")
             }
         }
     }

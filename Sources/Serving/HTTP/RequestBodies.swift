@@ -102,6 +102,25 @@ public enum RequestBodies {
     /// Longest raw id accepted, in UTF-8 bytes (as ingest).
     public static let maxIDBytes = 4_096
 
+    /// `POST /v1/search`: a query vector, and items to leave out (raw ids).
+    public struct VectorSearch: Decodable, Sendable {
+        public var vector: [Float]
+        public var exclude: [ItemID]?
+
+        enum CodingKeys: String, CodingKey, CaseIterable { case vector, exclude }
+
+        public init(from decoder: Decoder) throws {
+            let c = try decoder.container(keyedBy: AnyKey.self)
+            try AnyKey.reject(c, allowed: CodingKeys.allCases.map(\.rawValue))
+            let keyed = try decoder.container(keyedBy: CodingKeys.self)
+            vector = try keyed.decode([Float].self, forKey: .vector)
+            exclude = try keyed.decodeIfPresent([ItemID].self, forKey: .exclude)
+            if let exclude, exclude.count > 100_000 {
+                throw DecodingError.dataCorruptedError(forKey: .exclude, in: keyed, debugDescription: "holds \(exclude.count) ids; at most 100000")
+            }
+        }
+    }
+
     /// Items in a list: `recent_items` and events name items by raw id, a string or an integer.
     public struct ItemID: Decodable, Sendable, Equatable {
         public var raw: String

@@ -13,7 +13,7 @@ public enum Routes {
     /// middleware answers 405 with `Allow` from it when a path exists under another method.
     public static let table: [(method: HTTPRequest.Method, path: String)] = [
         (.get, "/healthz"), (.get, "/readyz"), (.get, "/metrics"),
-        (.get, "/v1/users/{id}/recommendations"), (.get, "/v1/users/{id}/embedding"), (.post, "/v1/recommendations"),
+        (.get, "/v1/users/{id}/recommendations"), (.get, "/v1/users/{id}/embedding"), (.post, "/v1/recommendations"), (.post, "/v1/search"),
         (.get, "/v1/items/{id}/similar"), (.put, "/v1/items/{id}"), (.delete, "/v1/items/{id}"),
         (.post, "/v1/events"), (.post, "/v1/admin/reload"),
     ]

@@ -18,12 +18,23 @@ struct Embed: ParsableCommand {
     @Option(help: "The .npy file to write.")
     var out: String
 
+    @Option(help: "Only the rows whose raw id hashes to shard I of S (FNV-1a of the id, modulo S), e.g. 0/4; needs --ids-out.")
+    var shard: String?
+
+    @Option(name: .customLong("ids-out"), help: "Also write the rows' dense ids (int64 .npy), for build-index --ids.")
+    var idsOut: String?
+
     func validate() throws {
         guard items != users else { throw ValidationError("give exactly one of --items and --users") }
+        if let shard {
+            do { _ = try Shard(parsing: shard) } catch { throw ValidationError("--shard: \(error)") }
+            guard idsOut != nil else { throw ValidationError("--shard needs --ids-out (the shard's rows are not row = dense id)") }
+        }
     }
 
     func run() throws {
-        let shape = try EmbedJob.run(model: source.model, side: items ? .items : .users, out: out)
-        print("Wrote \(out): \(Format.count(shape.rows)) × \(shape.dimension) float32")
+        let shape = try EmbedJob.run(model: source.model, side: items ? .items : .users, out: out,
+                                     shard: try shard.map { try Shard(parsing: $0) }, ids: idsOut)
+        print("Wrote \(out): \(Format.count(shape.rows)) × \(shape.dimension) float32" + (idsOut.map { " (ids in \($0))" } ?? ""))
     }
 }
