@@ -11,6 +11,7 @@ public final class ServingMetrics: Sendable {
     let reloads: Counter
     let eventsAdded: Counter
     let eventCommits: Counter
+    let partialAnswers: Counter
     private let versions = Mutex<(model: Gauge?, index: Gauge?)>((nil, nil))
     static let buckets: [Duration] = [0.0005, 0.001, 0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1].map { .milliseconds($0 * 1000) }
 
@@ -23,6 +24,8 @@ public final class ServingMetrics: Sendable {
                                                          helpText: "Successful hot reloads"), labels: [])
         eventsAdded = registry.makeCounter(descriptor: .init(namespace: "twotower", metricName: "events_added", unitName: "total",
                                                              helpText: "Online events written to the store as new interactions"), labels: [])
+        partialAnswers = registry.makeCounter(descriptor: .init(namespace: "twotower", metricName: "partial_answers", unitName: "total",
+                                                                helpText: "Router answers missing at least one shard (down, failing or past the deadline)"), labels: [])
         eventCommits = registry.makeCounter(descriptor: .init(namespace: "twotower", metricName: "event_commits", unitName: "total",
                                                               helpText: "Transactions of the event writer (each commits every batch waiting)"), labels: [])
     }
