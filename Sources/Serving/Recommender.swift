@@ -57,7 +57,11 @@ struct Recommender {
     }
 
     /// A stored user's embedding, as the recommendations route computes it.
-    func userVector(_ dense: Int) throws -> [Float] {
+    func userVector(_ dense: Int) throws -> [Float] { try Self.userVector(store: store, model: model, dense: dense) }
+
+    /// A stored user's embedding with the daemon's error for a user the model cannot embed (409
+    /// `cold_user`); the router embeds its users the same way.
+    static func userVector(store: InteractionStore, model: TwoTowerModel, dense: Int) throws -> [Float] {
         do {
             return try OnlineInputs.userVector(store: store, model: model, dense: dense)
         } catch let error as ColdEntityError {

@@ -35,18 +35,32 @@ enum RequestParsing {
     }
 
     /// The top-K options of a query, validated against the snapshot that will answer it.
+    /// `k`, 1…1000, when the query gives it.
+    static func k(_ query: [String: String]) throws -> Int? {
+        guard let k = query["k"] else { return nil }
+        guard let value = Int(k), (1...1000).contains(value) else {
+            throw APIError.badRequest("k must be an integer from 1 to 1000, got '\(k)'", field: "k")
+        }
+        return value
+    }
+
+    /// `exclude_seen` (true/1 or false/0), when the query gives it.
+    static func excludeSeen(_ query: [String: String]) throws -> Bool? {
+        guard let flag = query["exclude_seen"] else { return nil }
+        switch flag {
+        case "true", "1": return true
+        case "false", "0": return false
+        default: throw APIError.badRequest("exclude_seen must be true or false, got '\(flag)'", field: "exclude_seen")
+        }
+    }
+
     static func topK(_ request: Request, service: RecommendationService, snapshot: ServingSnapshot,
                      allowed: Set<String>) throws -> QueryOptions {
         let query = try query(request, allowed: allowed)
         let metadata = snapshot.index.metadata
         var options = QueryOptions(k: service.options.defaultK, nprobe: service.options.defaultNprobe ?? metadata.defaultNprobe)
         options.rerankFactor = service.options.rerankFactor ?? metadata.defaultRerankFactor
-        if let k = query["k"] {
-            guard let value = Int(k), (1...1000).contains(value) else {
-                throw APIError.badRequest("k must be an integer from 1 to 1000, got '\(k)'", field: "k")
-            }
-            options.k = value
-        }
+        options.k = try k(query) ?? options.k
         let nlist = metadata.nlist
         if let nprobe = query["nprobe"] {
             guard let value = Int(nprobe), (1...nlist).contains(value) else {
@@ -55,13 +69,7 @@ enum RequestParsing {
             options.nprobe = value
         }
         options.nprobe = min(options.nprobe, nlist)
-        if let flag = query["exclude_seen"] {
-            switch flag {
-            case "true", "1": options.excludeSeen = true
-            case "false", "0": options.excludeSeen = false
-            default: throw APIError.badRequest("exclude_seen must be true or false, got '\(flag)'", field: "exclude_seen")
-            }
-        }
+        options.excludeSeen = try excludeSeen(query) ?? options.excludeSeen
         if let filter = query["filter"] {
             let parts = filter.split(separator: ":", maxSplits: 1).map(String.init)
             guard parts.count == 2, !parts[0].isEmpty, !parts[1].isEmpty else {

@@ -30,26 +30,13 @@ public struct RouterDaemon {
             let started = ContinuousClock.now
             let id = try RequestParsing.pathID(context)
             let query = try RequestParsing.query(request, allowed: ["k", "nprobe", "exclude_seen"])
-            var k = service.options.defaultK
-            if let text = query["k"] {
-                guard let value = Int(text), (1...1000).contains(value) else {
-                    throw APIError.badRequest("k must be an integer from 1 to 1000, got '\(text)'", field: "k")
-                }
-                k = value
-            }
+            let k = try RequestParsing.k(query) ?? service.options.defaultK
             var nprobe: Int?
             if let text = query["nprobe"] {
                 guard let value = Int(text), value >= 1 else { throw APIError.badRequest("nprobe must be a positive integer, got '\(text)'", field: "nprobe") }
                 nprobe = value
             }
-            var excludeSeen = true
-            if let flag = query["exclude_seen"] {
-                switch flag {
-                case "true", "1": excludeSeen = true
-                case "false", "0": excludeSeen = false
-                default: throw APIError.badRequest("exclude_seen must be true or false, got '\(flag)'", field: "exclude_seen")
-                }
-            }
+            let excludeSeen = try RequestParsing.excludeSeen(query) ?? true
             let answer = try await service.recommend(user: id, k: k, nprobe: nprobe, excludeSeen: excludeSeen)
             let took = ContinuousClock.now - started
             return Routes.json(["items": answer.items.map { ["id": $0.id, "score": Double($0.score)] as [String: any Sendable] },

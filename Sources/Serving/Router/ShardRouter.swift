@@ -75,10 +75,7 @@ public final class ShardRouter: Sendable {
         let (vector, seen) = try await pool.run(deadline: .now + .seconds(1)) { [stores] in
             try stores.with { store -> ([Float], [String]) in
                 guard let dense = try store.denseID(of: .user, raw: raw) else { throw APIError.notFound("unknown user '\(raw)'", field: "id") }
-                let vector: [Float]
-                do { vector = try OnlineInputs.userVector(store: store, model: model, dense: dense) } catch let error as ColdEntityError {
-                    throw APIError(.conflict, code: "cold_user", "\(error)", field: "id")
-                }
+                let vector = try Recommender.userVector(store: store, model: model, dense: dense)
                 let seen = excludeSeen ? try store.interactedItems(of: dense).compactMap { try store.rawID(of: .item, dense: $0) } : []
                 return (vector, seen)
             }
