@@ -28,7 +28,7 @@ demo: build
 
 ## test: build and run the whole test suite
 test: deps
-	$(SWIFT) build --build-tests
+	SWIFT=$(SWIFT) scripts/build-tests.sh
 	$(SWIFT) test --skip-build
 
 ## bench-ingest: ingest throughput and peak memory (Gowalla, ML-100K, 10M synthetic)
