@@ -80,7 +80,7 @@ struct Reloader: Service {
     func run() async throws {
         let signals = await UnixSignalsSequence(trapping: .sighup)
         // The loop ends when the group shuts down (the task is cancelled).
-        _ = try? await cancelWhenGracefulShutdown {
+        _ = await cancelWhenGracefulShutdown {
             for await _ in signals {
                 do {
                     let (_, new) = try service.reload()

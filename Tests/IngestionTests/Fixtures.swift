@@ -20,7 +20,7 @@ final class Workspace {
     func write(_ name: String, bytes: [UInt8]) -> String {
         let p = path(name)
         try! FileManager.default.createDirectory(atPath: (p as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
-        FileManager.default.createFile(atPath: p, contents: Data(bytes))
+        _ = FileManager.default.createFile(atPath: p, contents: Data(bytes))
         return p
     }
 

@@ -21,7 +21,7 @@ import Testing
     }
 
     @Test func agreesWithJSONEncoderForTrickyIdsAndScores() throws {
-        let scores: [Float] = [0.67292875, -1, 0, 1e-7, 3.4e38, -0.0, 1.0 / 3, 12345.678, 0.1, 2, 5e-45, 0.999_999_94]
+        let scores: [Float] = [0.67292875, -1, 0, 1e-7, 3.4e38, -0.0, 1.0 / 3, 12345.678, 0.1, 2, Float.leastNonzeroMagnitude * 4, 0.999_999_94]
         let items = zip(Self.ids, scores).map { ScoredItem(id: $0, score: $1) }
         let response = TopKResponse(items: items, modelVersion: "model \"7\"", indexVersion: "000003", tookMs: 1.234_567_891)
         let ours = try handWritten(response), theirs = try encoded(response)

@@ -61,7 +61,7 @@ struct IndexBuildTests {
         #expect(throws: IndexError.missingIndex(path: dir.path)) { _ = try IVFIndex(path: dir.path) }
         // A directory holding a garbage data.mdb.
         try FileManager.default.createDirectory(atPath: dir.path, withIntermediateDirectories: true)
-        FileManager.default.createFile(atPath: dir.path + "/data.mdb", contents: Data(repeating: 0x5A, count: 65_536))
+        _ = FileManager.default.createFile(atPath: dir.path + "/data.mdb", contents: Data(repeating: 0x5A, count: 65_536))
         #expect { _ = try IVFIndex(path: dir.path) } throws: { error in
             if case .notAnIndex? = error as? IndexError { return true }
             return false
@@ -109,9 +109,9 @@ struct IndexBuildTests {
             withUnsafeBytes(of: Int32(3)) { fvecs.append(contentsOf: $0) }
             for j in 0..<3 { withUnsafeBytes(of: m[r, j]) { fvecs.append(contentsOf: $0) } }
         }
-        FileManager.default.createFile(atPath: dir.path + "/v.fvecs", contents: fvecs)
+        _ = FileManager.default.createFile(atPath: dir.path + "/v.fvecs", contents: fvecs)
         #expect(try VectorFile.readMatrix(dir.path + "/v.fvecs").values == Array(m.values[0..<6]))
-        FileManager.default.createFile(atPath: dir.path + "/bad.npy", contents: Data("hello".utf8))
+        _ = FileManager.default.createFile(atPath: dir.path + "/bad.npy", contents: Data("hello".utf8))
         #expect { _ = try VectorFile.readMatrix(dir.path + "/bad.npy") } throws: { error in
             "\(error)".contains("bad.npy") && "\(error)".contains("magic")
         }
