@@ -31,11 +31,11 @@ static void adam_avx2(float *restrict w, float *restrict m, float *restrict v, c
 __attribute__((target("avx2,fma")))
 static void axpy_avx2(size_t n, float a, const float *restrict x, float *restrict y) { AXPY_BODY }
 
-__attribute__((target("avx512f,avx512vl,prefer-vector-width=512")))
+__attribute__((target("avx512f,avx512vl")))
 static void adam_avx512(float *restrict w, float *restrict m, float *restrict v, const float *restrict g, size_t n,
                         float scale, float beta1, float beta2, float epsilon, float rate, float decay) { ADAM_BODY }
 
-__attribute__((target("avx512f,avx512vl,prefer-vector-width=512")))
+__attribute__((target("avx512f,avx512vl")))
 static void axpy_avx512(size_t n, float a, const float *restrict x, float *restrict y) { AXPY_BODY }
 
 #define DISPATCH(name, ...) do { int l = tt_cpu_level(); if (l == 2) name##_avx512(__VA_ARGS__); else if (l == 1) name##_avx2(__VA_ARGS__); else name##_portable(__VA_ARGS__); } while (0)
@@ -101,11 +101,11 @@ __attribute__((target("avx2,fma")))
 static void sum_rows_avx2(float *restrict out, size_t d, const float *restrict table, const int32_t *restrict rows, size_t n) {
     SUM_BODY(TABLE_SRC, TABLE_SCALE)
 }
-__attribute__((target("avx512f,avx512vl,prefer-vector-width=512")))
+__attribute__((target("avx512f,avx512vl")))
 static void sum_contributions_avx512(float *restrict out, size_t d, const tt_contribution *restrict items, size_t n) {
     SUM_BODY(CONTRIBUTION_SRC, CONTRIBUTION_SCALE)
 }
-__attribute__((target("avx512f,avx512vl,prefer-vector-width=512")))
+__attribute__((target("avx512f,avx512vl")))
 static void sum_rows_avx512(float *restrict out, size_t d, const float *restrict table, const int32_t *restrict rows, size_t n) {
     SUM_BODY(TABLE_SRC, TABLE_SCALE)
 }
