@@ -10,14 +10,18 @@ public enum EmbedJob {
 
     /// Writes the embeddings of one side to `out`; returns their shape. With `shard`, only the
     /// rows whose raw id falls in it, and their dense ids (int64 .npy) to `ids`, which is what
-    /// `build-index --ids` takes to build that shard's index.
+    /// `build-index --ids` takes to build that shard's index. Features, histories and raw ids come
+    /// from `store`, or from the store the model was trained on (its path as given then, so
+    /// relative to the directory training ran in).
     @discardableResult
-    public static func run(model: String, side: Side, out: String, shard: Shard? = nil, ids: String? = nil) throws -> (rows: Int, dimension: Int) {
-        let loaded = try LoadedModel.load(model)
+    public static func run(model: String, side: Side, out: String, shard: Shard? = nil, ids: String? = nil,
+                           store storePath: String? = nil) throws -> (rows: Int, dimension: Int) {
+        let given = try storePath.map { try InteractionStore(path: $0, create: false) }
+        let loaded = try LoadedModel.load(model, store: given)
         var matrix = side == .items ? loaded.itemEmbeddings() : loaded.userEmbeddings()
         if let shard {
             guard let ids else { throw JobError("--shard needs --ids-out for the rows' dense ids") }
-            let store = try InteractionStore(path: loaded.info.store, create: false)
+            let store = try given ?? InteractionStore(path: loaded.info.store, create: false)
             var keep: [Int64] = []
             try store.forEachEntity(of: side == .items ? .item : .user) { dense, raw in
                 if dense < matrix.rows, shard.contains(raw) { keep.append(Int64(dense)) }

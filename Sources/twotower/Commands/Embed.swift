@@ -24,6 +24,9 @@ struct Embed: ParsableCommand {
     @Option(name: .customLong("ids-out"), help: "Also write the rows' dense ids (int64 .npy), for build-index --ids.")
     var idsOut: String?
 
+    @Option(help: "The store for features, histories and the raw ids --shard hashes (default: the one the model was trained on, as its path was given then).")
+    var store: String?
+
     func validate() throws {
         guard items != users else { throw ValidationError("give exactly one of --items and --users") }
         if let shard {
@@ -34,7 +37,7 @@ struct Embed: ParsableCommand {
 
     func run() throws {
         let shape = try EmbedJob.run(model: source.model, side: items ? .items : .users, out: out,
-                                     shard: try shard.map { try Shard(parsing: $0) }, ids: idsOut)
+                                     shard: try shard.map { try Shard(parsing: $0) }, ids: idsOut, store: store)
         print("Wrote \(out): \(Format.count(shape.rows)) × \(shape.dimension) float32" + (idsOut.map { " (ids in \($0))" } ?? ""))
     }
 }
