@@ -12,7 +12,8 @@ import VectorIndex
 /// user answered as the daemon would answer them now (the user tower on their current features
 /// and latest history from the store, their seen items left out), written as rows
 /// `user,rank,item,score` (CSV, or JSON lines). This is the nightly "precompute everyone's
-/// recommendations" job; with `shard`, one executor's part of it.
+/// recommendations" job; with `shard`, one executor's part of it. `index` is one index or a
+/// shard set's manifest (`ShardSet`): then each user's top k is the merge of every shard's.
 public struct RecommendJob {
     public enum Users: Sendable {
         /// Every user of the store.
@@ -56,17 +57,21 @@ public struct RecommendJob {
         /// Raw ids from the users file the store does not have.
         public var unknown = 0
         public var seconds = 0.0
+        /// The setting searched (the largest over a shard set's shards).
         public var nprobe = 0
         public var rerankFactor = 0
+        /// Index shards searched for each user (1 for one index).
+        public var shards = 1
     }
 
     public func run(progress: ((String) -> Void)? = nil) throws -> Summary {
         let started = Date()
         guard k >= 1 else { throw JobError("--k must be at least 1, not \(k)") }
-        let opened = try IVFIndex(path: index)
+        let paths = ShardSet.isManifest(index) ? try ShardSet.load(index).indexPaths : [index]
+        let indexes = try paths.map { try IVFIndex(path: $0) }
         let (model, _) = try Checkpoint.load(from: model)
-        guard model.dimension == opened.dimension else {
-            throw JobError("the model's embeddings have \(model.dimension) dimensions but the index \(index) holds \(opened.dimension)")
+        for (path, opened) in zip(paths, indexes) where model.dimension != opened.dimension {
+            throw JobError("the model's embeddings have \(model.dimension) dimensions but the index \(path) holds \(opened.dimension)")
         }
         let main = try InteractionStore(path: store, create: false)
         var itemNames: [String?] = []
@@ -89,15 +94,20 @@ public struct RecommendJob {
         }
         if let shard { wanted = wanted.filter { shard.contains($0.raw) } }
 
-        var parameters = SearchParameters(k: k, nprobe: min(nprobe ?? opened.metadata.defaultNprobe, opened.metadata.nlist))
-        parameters.rerankFactor = rerankFactor ?? opened.metadata.defaultRerankFactor
-        summary.nprobe = parameters.nprobe
-        summary.rerankFactor = parameters.rerankFactor
+        // Each shard at its own calibrated setting unless one is given.
+        let settings = indexes.map { opened in
+            var parameters = SearchParameters(k: k, nprobe: min(nprobe ?? opened.metadata.defaultNprobe, opened.metadata.nlist))
+            parameters.rerankFactor = rerankFactor ?? opened.metadata.defaultRerankFactor
+            return parameters
+        }
+        summary.nprobe = settings.map(\.nprobe).max() ?? 0
+        summary.rerankFactor = settings.map(\.rerankFactor).max() ?? 0
+        summary.shards = indexes.count
         let writer = try OutputFile(path: out)
         if format == .csv { writer.write("user,rank,item,score\n") }
         let parts = max(threads, 1)
         let stores = try (0..<parts).map { _ in try InteractionStore(path: store, create: false, cacheMiB: 32) }
-        let names = itemNames, format = self.format, excludeSeen = self.excludeSeen, search = parameters
+        let names = itemNames, format = self.format, excludeSeen = self.excludeSeen, topK = self.k
         let block = 4_096
         for blockStart in stride(from: 0, to: wanted.count, by: block) {
             let users = Array(wanted[blockStart..<min(blockStart + block, wanted.count)])
@@ -112,10 +122,14 @@ public struct RecommendJob {
                         cold += 1
                         continue
                     }
-                    var p = search
-                    if excludeSeen { p.exclude = Set(try store.interactedItems(of: dense).map(Int64.init)) }
+                    let seen: Set<Int64> = excludeSeen ? Set(try store.interactedItems(of: dense).map(Int64.init)) : []
+                    let answers = try zip(indexes, settings).map { opened, setting in
+                        var p = setting
+                        p.exclude = seen
+                        return try opened.search(vector, parameters: p)
+                    }
                     var rank = 0
-                    for n in try opened.search(vector, parameters: p) {
+                    for n in answers.count == 1 ? answers[0] : mergeNeighbors(answers, k: topK) {
                         guard n.id >= 0, Int(n.id) < names.count, let item = names[Int(n.id)] else { continue }
                         rank += 1
                         text += Self.line(user: raw, rank: rank, item: item, score: n.score, format: format)

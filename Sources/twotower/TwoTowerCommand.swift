@@ -20,7 +20,7 @@ struct TwoTowerCommand: AsyncParsableCommand {
             """,
         subcommands: [Demo.self, Synth.self, Ingest.self, Split.self, Stats.self, Train.self, Embed.self, Evaluate.self,
                       BuildIndex.self, UpdateIndex.self, RebuildIndex.self, Search.self, IndexStats.self, AnnEval.self, Serve.self,
-                      Recommend.self, ReportCommand.self, SgemmRate.self]
+                      Recommend.self, PublishShards.self, ReportCommand.self, SgemmRate.self]
     )
 
     static func main() async {

@@ -128,4 +128,54 @@ import VectorIndex
         #expect(seen.sorted() == (0..<Int64(all.rows)).map { $0 })
         #expect(throws: JobError.self) { try EmbedJob.run(model: d.model, side: .items, out: Scratch.path("x", suffix: ".npy"), shard: try Shard(index: 0, count: 2)) }
     }
+
+    @Test func aPublishedShardSetAnswersAsTheWholeIndexAndIsCheckedBeforeItIsWritten() throws {
+        let d = try Self.deployment()
+        let setDirectory = Scratch.path("shard-set")
+        var versions: [String] = []
+        for i in 0..<3 {
+            let (vectors, ids) = (Scratch.path("set-v\(i)", suffix: ".npy"), Scratch.path("set-i\(i)", suffix: ".npy"))
+            // The store given explicitly, as a Spark executor in another directory gives it.
+            try EmbedJob.run(model: d.model, side: .items, out: vectors, shard: try Shard(index: i, count: 3), ids: ids, store: d.store)
+            var options = IndexBuildOptions()
+            options.out = setDirectory + "/shards/\(i)"
+            options.targetRecall = 0
+            _ = try IndexJobs.build(vectors: vectors, ids: ids, config: IndexConfig(), options: options)
+            versions.append(options.out!)
+        }
+        let manifest = setDirectory + "/shard-set.json"
+        let set = try ShardSet.publish(versions: versions, to: manifest)
+        #expect(set.shards.map(\.shard) == ["0/3", "1/3", "2/3"])
+        #expect(set.shards.allSatisfy { $0.index.hasPrefix("shards/") && $0.index.contains("/versions/") })
+        #expect(set.shards.reduce(0) { $0 + $1.items } == (try VectorFile.readMatrix(d.items)).rows)
+        #expect(!FileManager.default.fileExists(atPath: manifest + ".partial"))
+
+        // Each user's top k merged over the shards is the whole (exact) index's top k.
+        let (whole, merged) = (Scratch.path("whole", suffix: ".csv"), Scratch.path("merged", suffix: ".csv"))
+        _ = try RecommendJob(store: d.store, model: d.model, index: d.index, out: whole).run()
+        var job = RecommendJob(store: d.store, model: d.model, index: manifest, out: merged)
+        job.threads = 1
+        let summary = try job.run()
+        #expect(summary.shards == 3 && summary.users == 60)
+        let a = try Self.rows(whole), b = try Self.rows(merged)
+        #expect(a.count == b.count)
+        for (x, y) in zip(a, b) {
+            #expect(x[0] == y[0] && x[1] == y[1])
+            #expect(abs(Float(x[3])! - Float(y[3])!) < 1e-5)
+            if x[2] != y[2] { #expect(abs(Float(x[3])! - Float(y[3])!) < 1e-6, "a different item only where scores tie") }
+        }
+
+        // A shard of another dimension or a missing one: refused, and the published manifest kept.
+        let before = try String(contentsOfFile: manifest, encoding: .utf8)
+        let other = Scratch.path("other-v", suffix: ".npy")
+        try VectorFile.writeNPY(Matrix(rows: 3, cols: 4, values: (0..<12).map(Float.init)), to: other)
+        var options = IndexBuildOptions()
+        options.out = Scratch.path("other-index")
+        options.targetRecall = 0
+        _ = try IndexJobs.build(vectors: other, ids: nil, config: IndexConfig(), options: options)
+        #expect(throws: JobError.self) { try ShardSet.publish(versions: [versions[0], options.out!], to: manifest) }
+        #expect(throws: JobError.self) { try ShardSet.publish(versions: [versions[0], Scratch.path("absent")], to: manifest) }
+        #expect(try String(contentsOfFile: manifest, encoding: .utf8) == before)
+        #expect(try ShardSet.load(manifest).indexPaths.count == 3)
+    }
 }

@@ -13,7 +13,8 @@ struct Recommend: ParsableCommand {
             keeps those whose raw id hashes to shard I of S (as `embed --shard` does for items). \
             Rows go to --out as CSV (a header line, then user,rank,item,score) or JSON lines; the \
             file is written beside and renamed over --out when complete. Users the model cannot \
-            embed are counted, not written.
+            embed are counted, not written. --index takes one index or a shard set's manifest \
+            (`twotower publish-shards`): each user's top k is then merged from every shard.
             """
     )
 
@@ -45,12 +46,16 @@ struct Recommend: ParsableCommand {
     @Option(help: "The file to write, or - for standard output.")
     var out: String
 
+    @Option(parsing: .unconditional, help: "Threads (default: every core; 1 for a one-core executor).")
+    var threads: Int?
+
     @OptionGroup var output: JSONFlag
 
     func validate() throws {
         try check(k, atLeast: 1, "--k")
         if let nprobe { try check(nprobe, atLeast: 1, "--nprobe") }
         if let rerankFactor { try check(rerankFactor, atLeast: 1, "--rerank-factor") }
+        if let threads { try check(threads, atLeast: 1, "--threads") }
         guard RecommendJob.Output(rawValue: format) != nil else { throw ValidationError("--format is csv or jsonl, not '\(format)'") }
         if let shard {
             do { _ = try Shard(parsing: shard) } catch { throw ValidationError("--shard: \(error)") }
@@ -65,6 +70,7 @@ struct Recommend: ParsableCommand {
         job.nprobe = nprobe
         job.rerankFactor = rerankFactor
         job.excludeSeen = !includeSeen
+        if let threads { job.threads = threads }
         job.format = RecommendJob.Output(rawValue: format)!
         let printer = ProgressPrinter()
         let summary = try job.run { printer.status($0) }
@@ -72,7 +78,7 @@ struct Recommend: ParsableCommand {
         // With --out -, the rows are standard output: the summary goes to standard error.
         let report = output.json ? try jsonText(summary)
             : "Wrote \(out == "-" ? "standard output" : out): \(Format.count(summary.rows)) rows for \(Format.count(summary.users)) users"
-                + (job.shard.map { " (shard \($0))" } ?? "") + " at nprobe \(summary.nprobe), re-rank \(summary.rerankFactor)·k"
+                + (job.shard.map { " (shard \($0))" } ?? "") + (summary.shards > 1 ? " through \(summary.shards) index shards" : "") + " at nprobe \(summary.nprobe), re-rank \(summary.rerankFactor)·k"
                 + (summary.cold > 0 ? "; \(Format.count(summary.cold)) users the model cannot embed" : "")
                 + (summary.unknown > 0 ? "; \(Format.count(summary.unknown)) ids not in the store" : "")
                 + String(format: "; %.1f s", summary.seconds)
