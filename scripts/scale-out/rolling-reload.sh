@@ -125,4 +125,8 @@ print("index versions answers reported, in order (version × samples): " + ", ".
 print(f"throughput through HAProxy at 16 connections: 1 replica {rps('one.txt'):,.0f} req/s, {R} replicas {rps('all.txt'):,.0f} req/s "
       f"(the same {__import__('os').cpu_count()} cores: replicas share them)")
 print("Reproduce: scripts/scale-out/rolling-reload.sh")
+switched = len(runs) >= 2 and runs[0][0] != runs[-1][0] and "error" not in versions
+if (non2xx and int(non2xx.group(1))) or sock or not switched:
+    print("rolling reload: bars not met (non-2xx or socket errors, or the versions did not switch from old to new)")
+    sys.exit(1)
 PY
