@@ -74,7 +74,7 @@ let package = Package(
         // builds, evaluations, reports), so the command line only parses, calls and prints.
         .target(name: "Pipeline", dependencies: [
             "Settings", "Store", "Ingestion", "Synthetic", "VectorIndex", "LinearAlgebra", "Evaluation", "Model", "ModelStore",
-            "Serving", "Report",
+            "Serving", "Report", "Randomness",
         ]),
 
         // The command-line tool: argument parsing and printing.

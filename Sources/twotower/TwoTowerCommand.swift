@@ -18,7 +18,7 @@ struct TwoTowerCommand: AsyncParsableCommand {
             pipeline on the built-in synthetic data set. Every command runs from any directory: a \
             default configuration file under Config/ that is absent means the built-in defaults.
             """,
-        subcommands: [Demo.self, Synth.self, Ingest.self, Split.self, Stats.self, Train.self, Embed.self, Evaluate.self,
+        subcommands: [Demo.self, Synth.self, Ingest.self, Split.self, Stats.self, Train.self, Tune.self, Embed.self, Evaluate.self,
                       BuildIndex.self, UpdateIndex.self, RebuildIndex.self, Search.self, IndexStats.self, AnnEval.self, Serve.self,
                       Recommend.self, PublishShards.self, ReportCommand.self, SgemmRate.self]
     )
