@@ -46,6 +46,11 @@ import Testing
         let outcome = try job.run { _ in }
         #expect(outcome.trials.count == 1 && outcome.trials[0].id == 0 && outcome.stoppedByBudget)
         #expect(outcome.best.temperature == Self.base().temperature && outcome.best.embeddingDimension == 8)
+        // Stopped within the last rung (two configurations trained with the base's epochs at once).
+        job.trials = 2
+        job.firstEpochs = Self.base().epochs
+        let last = try job.run { _ in }
+        #expect(last.trials.count == 1 && last.stoppedByBudget)
     }
 
     @Test func theSameSeedTriesTheSameConfigurations() throws {

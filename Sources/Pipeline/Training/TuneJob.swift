@@ -59,7 +59,7 @@ public struct TuneJob {
         public var bestValidation: Double
         public var trials: [Trial]
         public var seconds: Double
-        /// Whether the budget stopped the search before its last rung.
+        /// Whether the budget stopped the search before it finished its last rung.
         public var stoppedByBudget: Bool
     }
 
@@ -104,9 +104,8 @@ public struct TuneJob {
         var rung = 0
         var secondsPerEpochAndDimension: Double?
         var stopped = false
-        var finalRung = false
         search: while !alive.isEmpty {
-            finalRung = alive.count == 1 || epochs >= base.epochs
+            let finalRung = alive.count == 1 || epochs >= base.epochs
             let rungEpochs = finalRung ? base.epochs : epochs
             log("rung \(rung): \(alive.count) configuration\(alive.count == 1 ? "" : "s") × \(rungEpochs) epochs"
                 + (finalRung ? " with early stopping" : ""))
@@ -162,6 +161,6 @@ public struct TuneJob {
         best.patience = base.patience
         best.refitSplit = base.refitSplit
         return Outcome(best: best, bestValidation: winner.validationRecall20, trials: all,
-                       seconds: Date().timeIntervalSince(started), stoppedByBudget: stopped && !finalRung)
+                       seconds: Date().timeIntervalSince(started), stoppedByBudget: stopped)
     }
 }
