@@ -104,6 +104,7 @@ public struct TuneJob {
         var rung = 0
         var secondsPerEpochAndDimension: Double?
         var stopped = false
+        var leader: (id: Int, config: TrainingConfig, recall: Double)?
         search: while !alive.isEmpty {
             let finalRung = alive.count == 1 || epochs >= base.epochs
             let rungEpochs = finalRung ? base.epochs : epochs
@@ -142,25 +143,19 @@ public struct TuneJob {
             }
             // Best first; equal figures keep the earlier trial (the base is trial 0).
             results.sort { $0.recall != $1.recall ? $0.recall > $1.recall : $0.id < $1.id }
-            if finalRung || stopped {
-                alive = [(results[0].id, results[0].config)]
-                break
-            }
+            leader = results[0]
+            if finalRung || stopped { break }
             alive = results.prefix((results.count + 1) / 2).map { ($0.id, $0.config) }
             epochs *= 2
             rung += 1
         }
-        // The winner is the best trial of the deepest rung that was reached.
-        let deepest = all.map(\.rung).max() ?? 0
-        let winner = all.filter { $0.rung == deepest }.max { a, b in
-            a.validationRecall20 != b.validationRecall20 ? a.validationRecall20 < b.validationRecall20 : a.id > b.id
-        }
-        guard let winner, let config = alive.first?.1 else { throw JobError("no trial finished within the budget") }
-        var best = config
+        // The winner is the best trial of the deepest rung that was finished or stopped inside.
+        guard let leader else { throw JobError("no trial finished within the budget") }
+        var best = leader.config
         best.epochs = base.epochs
         best.patience = base.patience
         best.refitSplit = base.refitSplit
-        return Outcome(best: best, bestValidation: winner.validationRecall20, trials: all,
+        return Outcome(best: best, bestValidation: leader.recall, trials: all,
                        seconds: Date().timeIntervalSince(started), stoppedByBudget: stopped)
     }
 }
