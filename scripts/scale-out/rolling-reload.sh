@@ -21,9 +21,11 @@ while [ $# -gt 0 ]; do
   esac
   shift
 done
-for tool in haproxy socat wrk; do
-  command -v $tool >/dev/null || { SUDO=$([ "$(id -u)" -eq 0 ] || echo sudo); $SUDO apt-get install -y -qq $tool >/dev/null; }
-done
+need=(); for tool in haproxy socat wrk; do command -v $tool >/dev/null || need+=("$tool"); done
+if [ ${#need[@]} -gt 0 ]; then
+  SUDO=$([ "$(id -u)" -eq 0 ] || echo sudo)
+  $SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${need[@]}" >/dev/null
+fi
 make -s build >/dev/null 2>&1
 BIN=$PWD/.build/release/twotower
 PIDS=()
