@@ -98,6 +98,19 @@ public enum BLAS {
     /// The kernel set BLIS runs (`skx`, `zen3`, `haswell`, `generic`, …).
     public static var kernels: String { String(cString: bli_arch_string(bli_arch_query_id())) }
 
+    /// BLIS's number for the kernel set `name`, nil when this BLIS has none by that name.
+    /// `BLIS_ARCH_TYPE` takes this number: BLIS 0.9 reads the variable as an integer, so a name
+    /// there reads as 0, which is `skx` (AVX-512), and crashes on a CPU without AVX-512.
+    public static func kernelID(named name: String) -> Int? {
+        // The table ends with `generic` (BLIS gives it the last number), so the scan stops there.
+        for id in 0..<64 {
+            let known = String(cString: bli_arch_string(Int32(id)))
+            if known == name { return id }
+            if known == "generic" { return nil }
+        }
+        return nil
+    }
+
     /// Chooses BLIS's kernels and thread count for this machine; call it first thing in a
     /// program, while it has one thread (it sets an environment variable BLIS reads once, at its
     /// first product). BLIS picks its kernels by CPU model and falls back to slow generic code on
@@ -106,8 +119,9 @@ public enum BLAS {
     /// (`zen3` on AMD, `haswell` elsewhere) with AVX2 and FMA. `BLIS_ARCH_TYPE` set by the user
     /// wins. Products then use every core (`threads`) unless told otherwise.
     public static func selectKernels() {
-        if ProcessInfo.processInfo.environment["BLIS_ARCH_TYPE"] == nil, let choice = CPUFeatures.current.blisKernels {
-            setenv("BLIS_ARCH_TYPE", choice, 0)
+        if ProcessInfo.processInfo.environment["BLIS_ARCH_TYPE"] == nil, let choice = CPUFeatures.current.blisKernels,
+           let id = kernelID(named: choice) {
+            setenv("BLIS_ARCH_TYPE", String(id), 0)
         }
         if ProcessInfo.processInfo.environment["BLIS_NUM_THREADS"] == nil {
             threads = ProcessInfo.processInfo.activeProcessorCount

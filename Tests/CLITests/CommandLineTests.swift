@@ -26,10 +26,15 @@ struct Tool {
         let stderr: String
     }
 
-    static func run(_ arguments: [String], in directory: String = packageRoot) throws -> Result {
+    static func run(_ arguments: [String], in directory: String = packageRoot, environment: [String: String?] = [:]) throws -> Result {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: binary)
         process.arguments = arguments
+        if !environment.isEmpty {
+            var merged = ProcessInfo.processInfo.environment
+            for (name, value) in environment { merged[name] = value }
+            process.environment = merged
+        }
         process.currentDirectoryURL = URL(fileURLWithPath: directory)
         let out = Pipe(), err = Pipe()
         process.standardOutput = out

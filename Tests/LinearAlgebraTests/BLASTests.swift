@@ -76,3 +76,14 @@ struct BLASTests {
         #expect(m.transposed == Matrix([[1, 4], [2, 5], [3, 6]]))
     }
 }
+
+struct BLASKernelNameTests {
+    @Test func kernelNamesMapToBLISsOwnNumbers() throws {
+        var seen = Set<Int>()
+        for name in ["skx", "haswell", "zen3", "generic"] {
+            let id = try #require(BLAS.kernelID(named: name), "\(name)")
+            #expect(seen.insert(id).inserted)
+        }
+        #expect(BLAS.kernelID(named: "no-such-kernels") == nil)
+    }
+}
