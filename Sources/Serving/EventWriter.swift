@@ -20,10 +20,11 @@ public final class EventWriter: Service, @unchecked Sendable {
     public let queueLimit: Int
     /// Most events one transaction takes (the rest wait for the next).
     public let maxGroup: Int
+    private typealias Batch = (events: [NewEvent], arrived: ContinuousClock.Instant, resume: (Result<AppendedEvents, Error>) -> Void)
     private let store: InteractionStore
     private let metrics: ServingMetrics
     private let condition = NSCondition()
-    private var pending: [(events: [NewEvent], resume: (Result<AppendedEvents, Error>) -> Void)] = []
+    private var pending: [Batch] = []
     private var stopped = false
     private var finished = false
 
@@ -52,7 +53,7 @@ public final class EventWriter: Service, @unchecked Sendable {
                 metrics.queueRejections.increment()
                 return continuation.resume(throwing: APIError.overloaded)
             }
-            pending.append((events, { continuation.resume(with: $0) }))
+            pending.append((events, .now, { continuation.resume(with: $0) }))
             condition.signal()
         }
     }
@@ -85,7 +86,9 @@ public final class EventWriter: Service, @unchecked Sendable {
         }
     }
 
-    private func commit(_ group: [(events: [NewEvent], resume: (Result<AppendedEvents, Error>) -> Void)]) {
+    private func commit(_ group: [Batch]) {
+        let start = ContinuousClock.now
+        for batch in group { metrics.eventQueueWait.record(start - batch.arrived) }
         var results = [Result<AppendedEvents, Error>](repeating: .failure(APIError.draining), count: group.count)
         do {
             try store.write {
@@ -106,6 +109,7 @@ public final class EventWriter: Service, @unchecked Sendable {
         for result in results { if case let .success(r) = result { added += r.added } }
         metrics.eventsAdded.increment(by: Int64(added))
         metrics.eventCommits.increment()
+        metrics.eventCommitDuration.record(.now - start)
         for (batch, result) in zip(group, results) { batch.resume(result) }
     }
 

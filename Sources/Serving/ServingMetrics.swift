@@ -11,9 +11,17 @@ public final class ServingMetrics: Sendable {
     let reloads: Counter
     let eventsAdded: Counter
     let eventCommits: Counter
+    /// From a batch's arrival at the event writer to the start of the transaction that takes it.
+    let eventQueueWait: DurationHistogram
+    /// One group commit: the inserts, then COMMIT with its fsync (and SQLite's automatic
+    /// checkpoint when the log has grown past its threshold).
+    let eventCommitDuration: DurationHistogram
     let partialAnswers: Counter
     private let versions = Mutex<(model: Gauge?, index: Gauge?)>((nil, nil))
     static let buckets: [Duration] = [0.0005, 0.001, 0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1].map { .milliseconds($0 * 1000) }
+
+    /// Finer buckets for the event writer's phases, whose tail is what its bars are about.
+    static let fineBuckets: [Duration] = [0.25, 0.5, 1, 2, 3, 5, 7.5, 10, 15, 20, 30, 50, 100, 250, 1000].map { .microseconds($0 * 1000) }
 
     public init() {
         inFlight = registry.makeGauge(descriptor: .init(namespace: "twotower", metricName: "http_requests_in_flight", unitName: "",
@@ -28,6 +36,12 @@ public final class ServingMetrics: Sendable {
                                                                 helpText: "Router answers missing at least one shard (down, failing or past the deadline)"), labels: [])
         eventCommits = registry.makeCounter(descriptor: .init(namespace: "twotower", metricName: "event_commits", unitName: "total",
                                                               helpText: "Transactions of the event writer (each commits every batch waiting)"), labels: [])
+        eventQueueWait = registry.makeDurationHistogram(descriptor: .init(namespace: "twotower", metricName: "event_queue_wait", unitName: "seconds",
+                                                                          helpText: "Time an event batch waits for the writer's next transaction"),
+                                                        labels: [], buckets: Self.fineBuckets)
+        eventCommitDuration = registry.makeDurationHistogram(descriptor: .init(namespace: "twotower", metricName: "event_commit_duration", unitName: "seconds",
+                                                                               helpText: "One group commit of the event writer, inserts and fsync"),
+                                                             labels: [], buckets: Self.fineBuckets)
     }
 
     func record(route: String, method: String, status: Int, seconds: Double) {

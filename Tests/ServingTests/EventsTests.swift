@@ -150,6 +150,17 @@ private func cosine(_ a: [Float], _ b: [Float]) -> Float {
                 }
                 #expect(added == (round == 0 ? 1_000 : 0))
             }
+            // The writer's phases are measured: every batch's wait, every commit's duration.
+            try await client.execute(uri: "/metrics", method: .get) { (r: TestResponse) async throws in
+                let text = String(buffer: r.body)
+                func value(_ name: String) -> Double? {
+                    text.split(separator: "\n").first { $0.hasPrefix(name + " ") }.flatMap { Double($0.split(separator: " ").last!) }
+                }
+                #expect(value("twotower_event_queue_wait_seconds_count") == 80)
+                let commits = try #require(value("twotower_event_commits_total"))
+                #expect(commits >= 1 && commits <= 80)
+                #expect(value("twotower_event_commit_duration_seconds_count") == commits)
+            }
         }
         #expect(try store.count("interactions") == before + 1_000)
     }
