@@ -117,7 +117,8 @@ public enum BLAS {
     /// CPUs newer than the library (a Zen 5 under Debian 12's BLIS 0.9); this picks them by what
     /// the CPU can do instead: the AVX-512 kernels (`skx`) with AVX-512 F/DQ/BW/VL, the AVX2 ones
     /// (`zen3` on AMD, `haswell` elsewhere) with AVX2 and FMA. `BLIS_ARCH_TYPE` set by the user
-    /// wins. Products then use every core (`threads`) unless told otherwise.
+    /// wins (BLIS reads it as a number: `kernelID(named:)` gives it). Products then use every
+    /// core (`threads`) unless told otherwise.
     public static func selectKernels() {
         if ProcessInfo.processInfo.environment["BLIS_ARCH_TYPE"] == nil, let choice = CPUFeatures.current.blisKernels,
            let id = kernelID(named: choice) {
