@@ -5,7 +5,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 BIN=.build/release/twotower
-[ -x "$BIN" ] || make -s build   # installs the system libraries first when missing
+[ -x "$BIN" ] || scripts/build-release.sh
 WORK=${1:-$(mktemp -d)}
 mkdir -p "$WORK"
 [ -n "${1:-}" ] || trap 'rm -rf "$WORK"' EXIT

@@ -31,9 +31,7 @@ while [ $# -gt 0 ]; do
 done
 command -v wrk >/dev/null || { SUDO=$([ "$(id -u)" -eq 0 ] || echo sudo); $SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq wrk >/dev/null; }
 BIN=$PWD/.build/release/twotower
-# make build installs the system libraries first when they are missing (a fresh machine has no BLIS).
-make -s build > /tmp/twotower-build.$$.log 2>&1 || { tail -40 /tmp/twotower-build.$$.log >&2; echo "build failed: make build (log above)" >&2; exit 1; }
-rm -f /tmp/twotower-build.$$.log
+scripts/build-release.sh
 if [ -z "$WORK" ]; then WORK=$(mktemp -d); trap 'rm -rf "$WORK"; [ -n "${PID:-}" ] && kill $PID 2>/dev/null || true' EXIT; fi
 mkdir -p "$WORK"; rm -f "$WORK/events"
 echo "== TwoTower daemon load benchmark, $(nproc) cores, $(date -u +%Y-%m-%dT%H:%MZ): $USERS users, $ITEMS items, $ENCODING index"

@@ -39,9 +39,7 @@ if [ ! -x "$VENV/bin/python" ] || ! "$VENV/bin/python" -c "import torch, implici
 fi
 PY="$VENV/bin/python"
 BIN=.build/release/twotower
-# make build installs the system libraries first when they are missing (a fresh machine has no BLIS).
-make -s build > /tmp/twotower-build.$$.log 2>&1 || { tail -40 /tmp/twotower-build.$$.log >&2; echo "build failed: make build (log above)" >&2; exit 1; }
-rm -f /tmp/twotower-build.$$.log
+scripts/build-release.sh
 if [ -z "$WORK" ]; then WORK=$(mktemp -d); trap 'rm -rf "$WORK"' EXIT; fi
 mkdir -p "$WORK"
 echo "== TwoTower training benchmark, $(nproc) cores, $(date -u +%Y-%m-%dT%H:%MZ)"

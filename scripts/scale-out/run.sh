@@ -43,7 +43,7 @@ fi
 PY=$VENV/bin/python
 export PYSPARK_PYTHON=$PY SPARK_LOCAL_IP=127.0.0.1
 SPARK_HOME=$("$PY" -c "import os, pyspark; print(os.path.dirname(pyspark.__file__))")
-make -s build >/dev/null
+scripts/build-release.sh
 BIN=$ROOT/.build/release/twotower
 DRIVER="$PY $ROOT/scripts/spark/twotower_spark.py"
 CHECK="python3 $ROOT/scripts/scale-out/check_router.py"
