@@ -166,14 +166,18 @@ public final class StoreWriter {
 
     // MARK: Splits
 
-    /// Creates (or empties and re-describes) the split `name`; returns its id.
+    /// Creates (or empties and re-describes) the split `name`; returns its id. A split made again
+    /// with the same method and parameters keeps its `created_at`, so re-ingesting the same files
+    /// changes nothing in the store (its parts come out the same).
     public func beginSplit(name: String, method: String, parameters: String) throws -> Int {
         let c = store.connection
         let now = ISO8601DateFormatter().string(from: Date())
         if let existing = try c.scalarInt("SELECT id FROM splits WHERE name = ?", .text(name)) {
             try c.prepare("DELETE FROM split_parts WHERE split = ?").run(.integer(existing))
-            try c.prepare("UPDATE splits SET method = ?, parameters = ?, created_at = ? WHERE id = ?")
-                .run(.text(method), .text(parameters), .text(now), .integer(existing))
+            try c.prepare("""
+                UPDATE splits SET created_at = CASE WHEN method = ?1 AND parameters = ?2 THEN created_at ELSE ?3 END,
+                                  method = ?1, parameters = ?2 WHERE id = ?4
+                """).run(.text(method), .text(parameters), .text(now), .integer(existing))
             return Int(existing)
         }
         try c.prepare("INSERT INTO splits(name, method, parameters, created_at) VALUES (?, ?, ?, ?)")

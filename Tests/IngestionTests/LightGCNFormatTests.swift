@@ -21,6 +21,8 @@ struct LightGCNFormatTests {
         let w = Workspace()
         let input = writeSmall(w)
         _ = try w.ingest(.lightgcn, input)
+        // The split as if made long ago: a re-ingest in a later second must not re-date it.
+        try w.store().connection.execute("UPDATE splits SET created_at = '2000-01-01T00:00:00Z'")
         let before = try w.snapshot()
         let again = try w.ingest(.lightgcn, input)
         #expect(again.newInteractions == 0 && again.newUsers == 0 && again.newItems == 0)
