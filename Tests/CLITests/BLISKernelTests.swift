@@ -4,9 +4,9 @@ import Testing
 
 /// The tool chooses BLIS's kernels by what the CPU can do; BLIS must then run the ones chosen.
 struct BLISKernelTests {
-    @Test func theToolRunsTheBLISKernelsItChoseForThisCPU() throws {
+    @Test func theToolRunsTheBLISKernelsItChoseForThisCPU() async throws {
         // BLIS_ARCH_DEBUG makes BLIS print the sub-configuration it selects when it starts.
-        let r = try Tool.run(["--help"], environment: ["BLIS_ARCH_DEBUG": "1", "BLIS_ARCH_TYPE": nil])
+        let r = try await Tool.run(["--help"], environment: ["BLIS_ARCH_DEBUG": "1", "BLIS_ARCH_TYPE": nil])
         #expect(r.status == 0)
         let said = r.stdout + r.stderr
         guard let chosen = CPUFeatures.current.blisKernels else { return }

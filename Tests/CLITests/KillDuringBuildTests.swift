@@ -11,13 +11,13 @@ import Glibc
 /// The build is held at named phases (`TWOTOWER_TEST_HOLD_AT`) and killed there, so every run of
 /// the test kills it at the same points.
 struct KillDuringBuildTests {
-    @Test func killingABuildNeverChangesTheCurrentVersion() throws {
+    @Test func killingABuildNeverChangesTheCurrentVersion() async throws {
         let dir = Scratch()
         let root = dir.file("index")
         // Version 1: small, built to completion.
         let small = Matrix(rows: 500, cols: 64, values: (0..<(500 * 64)).map { Float(($0 * 7919) % 1000) / 1000 - 0.5 })
         try VectorFile.writeNPY(small, to: dir.file("small.npy"))
-        let first = try Tool.run(["build-index", "--vectors", dir.file("small.npy"), "--nlist", "8", "--out", root])
+        let first = try await Tool.run(["build-index", "--vectors", dir.file("small.npy"), "--nlist", "8", "--out", root])
         #expect(first.status == 0, "\(first.stderr)")
         let directory = IndexDirectory(root: root)
         let original = try #require(directory.currentVersion())
@@ -40,7 +40,7 @@ struct KillDuringBuildTests {
             while process.isRunning && Date() < deadline && !FileManager.default.fileExists(atPath: marker) { usleep(5_000) }
             #expect(FileManager.default.fileExists(atPath: marker), "the build never reached \(phase)")
             // While it is held, a second build is refused at once, naming the first one's pid.
-            let second = try Tool.run(["build-index", "--vectors", dir.file("small.npy"), "--nlist", "8", "--out", root])
+            let second = try await Tool.run(["build-index", "--vectors", dir.file("small.npy"), "--nlist", "8", "--out", root])
             #expect(second.status == 1 && second.stderr.contains("another build is running") && second.stderr.contains("pid \(process.processIdentifier)"),
                     "\(second.stderr)")
             kill(process.processIdentifier, SIGKILL)
@@ -50,7 +50,7 @@ struct KillDuringBuildTests {
             #expect(try IVFIndex(path: root).search(probe, parameters: SearchParameters(k: 5, nprobe: 8)) == expected)
         }
         // The leftovers of killed builds (and their lock) do not stop the next build.
-        let finished = try Tool.run(["build-index", "--vectors", dir.file("small.npy"), "--nlist", "8", "--out", root])
+        let finished = try await Tool.run(["build-index", "--vectors", dir.file("small.npy"), "--nlist", "8", "--out", root])
         #expect(finished.status == 0, "\(finished.stderr)")
         #expect(directory.currentVersion() != original)
         #expect(try IVFIndex(path: root).search(probe, parameters: SearchParameters(k: 5, nprobe: 8)).map(\.id) == expected.map(\.id))

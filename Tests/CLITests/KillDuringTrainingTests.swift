@@ -9,12 +9,12 @@ import Glibc
 /// Retraining into a served model directory: a run killed part-way leaves the published model as
 /// it was, is marked interrupted at the next start, and its leftovers are removed.
 struct KillDuringTrainingTests {
-    @Test func aKilledRunLeavesThePublishedModelAndIsMarkedInterrupted() throws {
+    @Test func aKilledRunLeavesThePublishedModelAndIsMarkedInterrupted() async throws {
         let dir = Scratch()
-        try Tool.smallStore(in: dir)
-        try Tool.succeed(["split", "--store", dir.file("s.sqlite"), "--method", "leave-last-out"])
+        try await Tool.smallStore(in: dir)
+        try await Tool.succeed(["split", "--store", dir.file("s.sqlite"), "--method", "leave-last-out"])
         try Data(#"{"epochs": 2, "batch_size": 256, "embedding_dimension": 16}"#.utf8).write(to: URL(fileURLWithPath: dir.file("quick.json")))
-        try Tool.succeed(["train", "--store", dir.file("s.sqlite"), "--config", dir.file("quick.json"), "--out", dir.file("model")])
+        try await Tool.succeed(["train", "--store", dir.file("s.sqlite"), "--config", dir.file("quick.json"), "--out", dir.file("model")])
         let published = try Data(contentsOf: URL(fileURLWithPath: dir.file("model/model.ckpt")))
 
         // A long run into the same directory, killed once its first improving epoch is on disk.
@@ -44,7 +44,7 @@ struct KillDuringTrainingTests {
         #expect(try RunLog(store: store).status(of: Int(killed)) == .running, "nothing can mark a SIGKILLed run but a later start")
 
         // The next run finds it, marks it, removes its leftovers, and publishes its own model.
-        let next = try Tool.succeed(["train", "--store", dir.file("s.sqlite"), "--config", dir.file("quick.json"), "--out", dir.file("model")])
+        let next = try await Tool.succeed(["train", "--store", dir.file("s.sqlite"), "--config", dir.file("quick.json"), "--out", dir.file("model")])
         #expect(next.stdout.contains("run \(killed) did not finish") && next.stdout.contains("removed"), "\(next.stdout)")
         #expect(try RunLog(store: store).status(of: Int(killed)) == .interrupted)
         #expect(try RunLog(store: store).status(of: Int(killed) + 1) == .finished)

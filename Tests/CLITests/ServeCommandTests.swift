@@ -16,18 +16,18 @@ struct ServeCommandTests {
 
     @Test func serveAnswersReloadsOnSIGHUPAndDrainsOnSIGTERM() async throws {
         let dir = Scratch()
-        func run(_ args: [String]) throws {
-            let r = try Tool.run(args)
+        func run(_ args: [String]) async throws {
+            let r = try await Tool.run(args)
             #expect(r.status == 0, "\(args.first!): \(r.stderr)")
         }
-        try run(["synth", "--out", dir.file("data"), "--users", "200", "--items", "150", "--clusters", "5", "--seed", "4"])
-        try run(["ingest", "--format", "csv", "--input", dir.file("data"), "--store", dir.file("s.sqlite")])
-        try run(["split", "--store", dir.file("s.sqlite"), "--method", "leave-last-out"])
+        try await run(["synth", "--out", dir.file("data"), "--users", "200", "--items", "150", "--clusters", "5", "--seed", "4"])
+        try await run(["ingest", "--format", "csv", "--input", dir.file("data"), "--store", dir.file("s.sqlite")])
+        try await run(["split", "--store", dir.file("s.sqlite"), "--method", "leave-last-out"])
         try Data(#"{"epochs": 2, "batch_size": 128, "embedding_dimension": 16, "history_length": 10}"#.utf8)
             .write(to: URL(fileURLWithPath: dir.file("train.json")))
-        try run(["train", "--store", dir.file("s.sqlite"), "--config", dir.file("train.json"), "--out", dir.file("model")])
-        try run(["embed", "--model", dir.file("model"), "--items", "--out", dir.file("items.npy")])
-        try run(["build-index", "--vectors", dir.file("items.npy"), "--nlist", "4", "--out", dir.file("index")])
+        try await run(["train", "--store", dir.file("s.sqlite"), "--config", dir.file("train.json"), "--out", dir.file("model")])
+        try await run(["embed", "--model", dir.file("model"), "--items", "--out", dir.file("items.npy")])
+        try await run(["build-index", "--vectors", dir.file("items.npy"), "--nlist", "4", "--out", dir.file("index")])
 
         let process = Process()
         process.executableURL = URL(fileURLWithPath: Tool.binary)
