@@ -1,5 +1,6 @@
 import Foundation
 import Store
+import TestScratch
 import Testing
 
 #if canImport(Glibc)
@@ -26,13 +27,10 @@ struct Tool {
         let stderr: String
     }
 
-    /// Runs the tool and waits for it on a thread of its own, not on one of Swift's cooperative
-    /// threads: there is one per core, and a test holding one for the whole of a child process
-    /// (tens of seconds for a demo) starves the HTTP tests running beside it into timeouts.
+    /// Runs the tool, waiting for it on a thread of its own (a demo takes tens of seconds; see
+    /// `onAThreadOfItsOwn`).
     static func run(_ arguments: [String], in directory: String = packageRoot, environment: [String: String?] = [:]) async throws -> Result {
-        try await withCheckedThrowingContinuation { (done: CheckedContinuation<Result, any Error>) in
-            Thread { done.resume(with: Swift.Result { try runWaiting(arguments, in: directory, environment: environment) }) }.start()
-        }
+        try await onAThreadOfItsOwn { try runWaiting(arguments, in: directory, environment: environment) }
     }
 
     private static func runWaiting(_ arguments: [String], in directory: String, environment: [String: String?]) throws -> Result {

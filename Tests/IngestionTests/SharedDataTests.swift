@@ -1,6 +1,7 @@
 import Foundation
 import Ingestion
 import Store
+import TestScratch
 import Testing
 
 /// The reference data sets in ../shared/data, when this checkout has them beside it.
@@ -47,15 +48,5 @@ struct SharedDataTests {
         // Leave-last-out as in EVAL.md: every ML-100K user has ≥ 20 ratings, so one test and one
         // validation interaction each.
         #expect(test == 943 && validation == 943 && train == 100_000 - 2 * 943)
-    }
-
-    /// Runs `work` on a thread of its own and waits for it without holding one of Swift's
-    /// cooperative threads (one per core): an ingest of Gowalla takes tens of seconds, and a test
-    /// holding such a thread that long starves the HTTP tests running beside it into timeouts.
-    /// Expectations stay outside `work`, in the test's task, where they are attributed to it.
-    private func onAThreadOfItsOwn<T: Sendable>(_ work: @escaping @Sendable () throws -> T) async throws -> T {
-        try await withCheckedThrowingContinuation { (done: CheckedContinuation<T, any Error>) in
-            Thread { done.resume(with: Result { try work() }) }.start()
-        }
     }
 }
