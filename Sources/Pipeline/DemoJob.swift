@@ -15,9 +15,8 @@ import VectorIndex
 /// over loopback → the HTML report. Each step is a function of its own.
 public struct DemoJob {
     public var data: DataConfig
-    public var training: TrainingConfig
-    /// Which training configuration was used, and why (for the log).
-    public var trainingSource: String
+    /// The training configuration, the sizes it leaves to the data, and where it came from.
+    public var training: TrainingRecipe
     public var index: IndexConfig
     /// The synthetic recipe, when the data is generated.
     public var syntheticSpec: SyntheticSpec?
@@ -25,11 +24,10 @@ public struct DemoJob {
     public var directory: String
     public var storePath: String
 
-    public init(data: DataConfig, training: TrainingConfig, trainingSource: String, index: IndexConfig, syntheticSpec: SyntheticSpec?,
+    public init(data: DataConfig, training: TrainingRecipe, index: IndexConfig, syntheticSpec: SyntheticSpec?,
                 directory: String, storePath: String) {
         self.data = data
         self.training = training
-        self.trainingSource = trainingSource
         self.index = index
         self.syntheticSpec = syntheticSpec
         self.directory = directory
@@ -99,9 +97,11 @@ public struct DemoJob {
         let popularity = try step("evaluate the popularity baseline on '\(data.split.name)' (test)") { try evaluatePopularity() }
         log(String(format: "    popularity: Recall@20 %.4f, NDCG@20 %.4f, HitRate@10 %.4f over %d users",
                    popularity["recall@20"] ?? 0, popularity["ndcg@20"] ?? 0, popularity["hitrate@10"] ?? 0, popularity.users))
-        log("    training configuration: \(trainingSource)")
-        let outcome = try step("train (\(training.epochs) epochs at most)") {
-            try TrainingJob(storePath: storePath, config: training, split: data.split.name, out: modelPath).run { log("    " + $0) }
+        log("    training configuration: \(training.source)" + (training.derive.isEmpty ? ""
+            : "; derived from the data: " + training.derive.sorted().joined(separator: ", ")))
+        let outcome = try step("train" + (training.derive.contains("epochs") ? "" : " (\(training.config.epochs) epochs at most)")) {
+            try TrainingJob(storePath: storePath, config: training.config, split: data.split.name, out: modelPath,
+                            derive: training.derive).run { log("    " + $0) }
         }
         let store = try InteractionStore(path: storePath, create: false)
         let test = try EvaluationData.load(store: store, split: data.split.name, part: .test)

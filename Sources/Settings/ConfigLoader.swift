@@ -51,6 +51,18 @@ public enum ConfigLoader {
         }
     }
 
+    /// The top-level keys `path` sets, as the file spells them (snake_case): what a file chose, as
+    /// opposed to what it left to the defaults or to the data.
+    public static func keys(in path: String) throws -> Set<String> {
+        guard let data = FileManager.default.contents(atPath: path) else {
+            throw ConfigError(path: path, message: "cannot read the file (does it exist?)")
+        }
+        guard let object = try? JSONSerialization.jsonObject(with: data) as? [String: Any] else {
+            throw ConfigError(path: path, message: "not a JSON object")
+        }
+        return Set(object.keys)
+    }
+
     /// Decodes JSON `data` laid over `T()`'s defaults.
     public static func decode<T: DefaultedConfig>(_ type: T.Type, from data: Data) throws -> T {
         let encoder = JSONEncoder()

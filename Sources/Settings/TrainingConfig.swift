@@ -21,6 +21,14 @@ public struct TrainingConfig: DefaultedConfig, Sendable, Equatable {
     /// (typically the split the validation was carved from, so validation interactions are
     /// trained on too) for the best epoch count, and keep that model. Empty: no refit.
     public var refitSplit = ""
+    /// After early stopping, train again from scratch on `split`'s train and validation parts
+    /// together for the best epoch count, and keep that model: the refit for a split that has
+    /// no larger sibling (leave-last-out, a ratio split). Not with `refit_split`.
+    public var refitOnValidation = false
+    /// Derive the sizes that depend on the data (embedding dimension, batch size, history
+    /// length, extra negatives, warm-up steps, epochs) from the store at train time, for each of
+    /// those keys the configuration file does not set (`DataDerivedSizes` has the rules).
+    public var deriveSizes = false
     /// Extra negatives per batch, shared by its rows (0: in-batch negatives only).
     public var extraNegatives = 0
     /// How extra negatives are drawn.
@@ -83,6 +91,7 @@ public struct TrainingConfig: DefaultedConfig, Sendable, Equatable {
         try check(embeddingWeightDecay >= 0, "embedding_weight_decay", embeddingWeightDecay, "≥ 0")
         try check(patience > 0, "patience", patience, "a positive integer")
         try check(refitSplit != split, "refit_split", refitSplit, "a split other than `split` (or empty)")
+        try check(!(refitOnValidation && !refitSplit.isEmpty), "refit_on_validation", refitOnValidation, "false when refit_split is set (one refit or the other)")
         try check(extraNegatives >= 0, "extra_negatives", extraNegatives, "≥ 0")
         try check(logqWeight >= 0 && logqWeight.isFinite, "logq_weight", logqWeight, "≥ 0")
         try check(warmupSteps >= 0, "warmup_steps", warmupSteps, "≥ 0")

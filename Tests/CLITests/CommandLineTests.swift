@@ -217,6 +217,9 @@ struct CommandLineTests {
         try Data(#"{"users": 600, "items": 300, "clusters": 8, "seed": 42}"#.utf8).write(to: URL(fileURLWithPath: dir.file("spec.json")))
         let result = try await Tool.run(["demo", "--workdir", dir.path, "--synthetic-spec", dir.file("spec.json"), "--epochs", "3"])
         #expect(result.status == 0, "\(result.stderr)")
+        // The general default recipe, its sizes derived from the data and its refit.
+        #expect(result.stdout.contains("training configuration: Config/train.json; derived from the data: batch_size, embedding_dimension, extra_negatives, history_length, warmup_steps"))
+        #expect(result.stdout.contains("sizes derived from the train part: batch_size 256") && result.stdout.contains("refit on 'leave-last-out (train + validation)'"))
         for step in ["==> synth", "==> ingest", "==> split", "==> train", "==> build the index", "==> evaluate exactly and through the index",
                      "==> serve", "GET /v1/users/u0/recommendations?k=5 → 200", "daemon drained and stopped", "HTTP top-10 latency p50 / p99",
                      "==> report", "Summary"] {
@@ -232,5 +235,27 @@ struct CommandLineTests {
         #expect(FileManager.default.fileExists(atPath: dir.file("index/CURRENT")))
         let report = try String(contentsOfFile: dir.file("report.html"), encoding: .utf8)
         #expect(report.components(separatedBy: "<svg").count - 1 == 7)
+    }
+
+    /// `demo --dataset`: a folder the project ships no configuration for trains with the general
+    /// default; one named like a shipped set uses that set's configuration.
+    @Test(arguments: [("my-checkins", "Config/train.json; derived from the data"), ("gowalla", "Config/gowalla.json")])
+    func theDemoPicksTheConfigurationByDataSet(folder: String, expected: String) async throws {
+        let dir = Scratch()
+        let data = dir.file(folder)
+        try FileManager.default.createDirectory(atPath: data, withIntermediateDirectories: true)
+        // 48 users over 36 items in three groups: 7 train and 2 test items each.
+        var train = "", test = ""
+        for u in 0..<48 {
+            let items = (0..<9).map { (u % 3) * 12 + (u + $0 * 5) % 12 }
+            train += "\(u) " + items.prefix(7).map(String.init).joined(separator: " ") + "\n"
+            test += "\(u) " + items.suffix(2).map(String.init).joined(separator: " ") + "\n"
+        }
+        try Data(train.utf8).write(to: URL(fileURLWithPath: (data as NSString).appendingPathComponent("train.txt")))
+        try Data(test.utf8).write(to: URL(fileURLWithPath: (data as NSString).appendingPathComponent("test.txt")))
+        let result = try await Tool.run(["demo", "--dataset", data, "--workdir", dir.file("work"), "--epochs", "2"])
+        #expect(result.status == 0, "\(result.stderr)")
+        #expect(result.stdout.contains("training configuration: " + expected), "\(result.stdout.prefix(3_000))")
+        #expect(result.stdout.contains("sizes derived from the train part") == (folder != "gowalla"))
     }
 }

@@ -15,7 +15,7 @@ struct ConfigLoaderTests {
         let data = try ConfigLoader.load(DataConfig.self, from: shipped("data.json"))
         #expect(data.source == .synthetic && data.split.method == .leaveLastOut)
         let train = try ConfigLoader.load(TrainingConfig.self, from: shipped("train.json"))
-        #expect(train.embeddingDimension == 64)
+        #expect(train.deriveSizes && train.logqCorrection && train.negativeSampling == .popularity)
         let index = try ConfigLoader.load(IndexConfig.self, from: shipped("index.json"))
         #expect(index.metric == .innerProduct && index.nprobe > 0)
         let serve = try ConfigLoader.load(ServingConfig.self, from: shipped("serve.json"))

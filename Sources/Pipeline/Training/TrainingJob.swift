@@ -17,13 +17,18 @@ public struct TrainingJob {
     /// A model directory to start from (a warm start for a refresh) instead of a fresh
     /// initialisation: known users, items and tokens keep their rows, new ones start fresh.
     public var initFrom: String?
+    /// The keys of `config` to derive from the train part before training
+    /// (`TrainingRecipe.derive`); empty: `config` is used as it is.
+    public var derive: Set<String>
 
-    public init(storePath: String, config: TrainingConfig, split: String? = nil, out: String, initFrom: String? = nil) {
+    public init(storePath: String, config: TrainingConfig, split: String? = nil, out: String, initFrom: String? = nil,
+                derive: Set<String> = []) {
         self.storePath = storePath
         self.config = config
         self.split = split ?? config.split
         self.out = out
         self.initFrom = initFrom
+        self.derive = derive
     }
 
     public struct Outcome: Sendable {
@@ -37,6 +42,9 @@ public struct TrainingJob {
         public var refitEpochs: Int?
         /// The run's id in the store's `runs` table.
         public var run: Int
+        /// The configuration trained with, derived sizes included, and what was derived.
+        public var config: TrainingConfig
+        public var derived: [DataDerivedSizes.Derivation]
     }
 
     public func run(log: @escaping (String) -> Void) throws -> Outcome {
@@ -51,6 +59,12 @@ public struct TrainingJob {
         let histories = try ModelData.trainingHistories(store: store, split: split, users: users)
         let pairs = Self.pairs(histories)
         guard !pairs.isEmpty else { throw StoreError.invalidSplit("split '\(split)' has no train interactions") }
+        let (config, derived) = DataDerivedSizes.apply(to: self.config, derive: derive,
+                                                       stats: .init(histories: histories, items: items))
+        if !derived.isEmpty {
+            log("sizes derived from the train part: " + derived.map { "\($0.key) \($0.value) (\($0.reason))" }.joined(separator: ", "))
+            try config.validate()
+        }
         var architecture = try ModelData.architecture(config: config, store: store)
         var initial: TwoTowerModel?
         if let initFrom {
@@ -68,12 +82,13 @@ public struct TrainingJob {
         let runDirectory = try directory.beginRun(run)
         let started = Date()
         do {
-            let outcome = try train(store: store, run: run, runDirectory: runDirectory, settings: settings, architecture: architecture,
+            var outcome = try train(store: store, run: run, runDirectory: runDirectory, config: config, settings: settings, architecture: architecture,
                                     initial: initial, pairs: pairs, inputs: inputs, validation: validation, users: users, items: items,
                                     configJSON: configJSON, started: started, log: log)
+            outcome.derived = derived
             try directory.publish(run: runDirectory)
             let summary = Summary(bestValidationRecall20: outcome.bestValidation, epochs: outcome.history.count,
-                                  refitSplit: outcome.refitEpochs == nil ? nil : config.refitSplit, refitEpochs: outcome.refitEpochs)
+                                  refitSplit: outcome.refitEpochs == nil ? nil : Self.refitName(config, split: split), refitEpochs: outcome.refitEpochs)
             try runs.finish(run: run, wallSeconds: outcome.seconds, summary: try jsonText(summary))
             return outcome
         } catch {
@@ -81,6 +96,17 @@ public struct TrainingJob {
             try? FileManager.default.removeItem(atPath: runDirectory)
             throw error
         }
+    }
+
+    /// `config` with the keys of `derive` set from `split`'s train part in the store at
+    /// `storePath` (for a job that needs the sizes before training, as `tune` does).
+    public static func resolve(_ config: TrainingConfig, derive: Set<String>, storePath: String,
+                               split: String? = nil) throws -> (TrainingConfig, [DataDerivedSizes.Derivation]) {
+        guard !derive.isEmpty else { return (config, []) }
+        let store = try InteractionStore(path: storePath, create: false)
+        let users = try store.count("users"), items = try store.count("items")
+        let histories = try ModelData.trainingHistories(store: store, split: split ?? config.split, users: users)
+        return DataDerivedSizes.apply(to: config, derive: derive, stats: .init(histories: histories, items: items))
     }
 
     /// What the run record says of a finished run (a metric that was not computed is null).
@@ -111,7 +137,12 @@ public struct TrainingJob {
         return pairs
     }
 
-    private func train(store: InteractionStore, run: Int, runDirectory: String, settings s: TrainerSettings, architecture: ModelArchitecture,
+    /// What the refit trains on, as the log and the run record name it.
+    static func refitName(_ config: TrainingConfig, split: String) -> String {
+        config.refitOnValidation ? "\(split) (train + validation)" : config.refitSplit
+    }
+
+    private func train(store: InteractionStore, run: Int, runDirectory: String, config: TrainingConfig, settings s: TrainerSettings, architecture: ModelArchitecture,
                        initial: TwoTowerModel?, pairs: [(Int32, Int32)], inputs: ModelInputs, validation: EvaluationData, users: Int, items: Int,
                        configJSON: String, started: Date, log: @escaping (String) -> Void) throws -> Outcome {
         let runs = RunLog(store: store)
@@ -153,17 +184,20 @@ public struct TrainingJob {
         var finalInputs = inputs
         var refitEpochs: Int?
         var finalInfo = info(epochs: history.count, split: split)
-        if !config.refitSplit.isEmpty {
+        if !config.refitSplit.isEmpty || config.refitOnValidation {
             // The epoch count early stopping chose (the first best), then the same schedule from
-            // scratch on the larger train part.
+            // scratch on the larger train part: another split's, or this one's with its validation.
             let bestEpoch = history.max { ($0.validation ?? -1) < ($1.validation ?? -1) }?.epoch ?? history.count
-            let refitHistories = try ModelData.trainingHistories(store: store, split: config.refitSplit, users: users)
+            let refitSplit = config.refitOnValidation ? split : config.refitSplit
+            let refitHistories = config.refitOnValidation
+                ? try ModelData.histories(store: store, split: split, before: .test, users: users)
+                : try ModelData.trainingHistories(store: store, split: refitSplit, users: users)
             let refitPairs = Self.pairs(refitHistories)
             guard !refitPairs.isEmpty else {
-                throw StoreError.invalidSplit("refit_split '\(config.refitSplit)' has no train interactions")
+                throw StoreError.invalidSplit("refit_split '\(refitSplit)' has no train interactions")
             }
-            finalInputs = try ModelData.inputs(store: store, architecture: architecture, split: config.refitSplit, histories: refitHistories)
-            log("refit on '\(config.refitSplit)': \(Format.count(refitPairs.count)) interactions for \(bestEpoch) epochs (the best validation epoch); "
+            finalInputs = try ModelData.inputs(store: store, architecture: architecture, split: refitSplit, histories: refitHistories)
+            log("refit on '\(Self.refitName(config, split: split))': \(Format.count(refitPairs.count)) interactions for \(bestEpoch) epochs (the best validation epoch); "
                 + "the validated model is kept in \((out as NSString).appendingPathComponent("validated"))")
             // The validated model stays loadable beside the refit one.
             try Checkpoint.save(model, info: info(epochs: bestEpoch, split: split), to: (runDirectory as NSString).appendingPathComponent("validated"))
@@ -171,12 +205,12 @@ public struct TrainingJob {
             refit.stopAfterEpoch = bestEpoch
             model = try Trainer(settings: refit).train(pairs: refitPairs, architecture: architecture, inputs: finalInputs,
                                                        validate: nil, onEpoch: { r, _, _ in progress(r, of: bestEpoch) }, initial: initial).model
-            finalInfo = info(epochs: bestEpoch, split: config.refitSplit)
+            finalInfo = info(epochs: bestEpoch, split: refitSplit)
             refitEpochs = bestEpoch
         }
         try Checkpoint.save(model, info: finalInfo, to: runDirectory)
         return Outcome(model: model, inputs: finalInputs, history: history, seconds: Date().timeIntervalSince(started),
-                       bestValidation: best, refitEpochs: refitEpochs, run: run)
+                       bestValidation: best, refitEpochs: refitEpochs, run: run, config: config, derived: [])
     }
 
     /// "towers: user: …; item: …" for the log, or "" for plain id towers.

@@ -116,6 +116,7 @@ public struct TuneJob {
                 c.epochs = rungEpochs
                 c.patience = finalRung ? base.patience : rungEpochs
                 c.refitSplit = ""
+                c.refitOnValidation = false
                 // The pace so far, scaled by the dimension, tells whether this trial still fits.
                 if let pace = secondsPerEpochAndDimension {
                     let expected = pace * Double(rungEpochs * max(c.embeddingDimension, 16))
@@ -155,6 +156,8 @@ public struct TuneJob {
         best.epochs = base.epochs
         best.patience = base.patience
         best.refitSplit = base.refitSplit
+        best.refitOnValidation = base.refitOnValidation
+        best.deriveSizes = false  // its sizes are the ones tried
         return Outcome(best: best, bestValidation: leader.recall, trials: all,
                        seconds: Date().timeIntervalSince(started), stoppedByBudget: stopped)
     }

@@ -32,7 +32,7 @@ struct Demo: AsyncParsableCommand {
     @Option(help: "Where generated files go (default: the directory of the configured store).")
     var workdir: String?
 
-    @Option(name: .customLong("train-config"), help: "The training configuration (default: Config/gowalla.json or Config/ml-100k.json with --dataset, else Config/train.json).")
+    @Option(name: .customLong("train-config"), help: "The training configuration (default: Config/gowalla.json for a --dataset folder named gowalla, Config/ml-100k.json for one named ml-100k, else Config/train.json, the general default recipe with sizes derived from the data).")
     var trainConfig: String?
 
     @Option(name: .customLong("index-config"), help: "The index configuration (default: Config/index.json).")
@@ -52,13 +52,14 @@ struct Demo: AsyncParsableCommand {
         var data = try loadConfig(DataConfig.self, explicit: dataConfig, fallback: "Config/data.json")
         if let dataset { data = try DemoJob.dataConfig(for: dataset, base: data) }
         let storePath = workdir.map { ($0 as NSString).appendingPathComponent((data.store as NSString).lastPathComponent) } ?? data.store
-        let trainingFile = trainConfig ?? defaultTrainConfig
-        var training = try loadConfig(TrainingConfig.self, explicit: trainConfig, fallback: trainingFile)
-        if let epochs { training.epochs = epochs }
-        let source = FileManager.default.fileExists(atPath: trainingFile) ? trainingFile : "the built-in defaults"
+        var training = try TrainingRecipe.load(explicit: trainConfig, fallback: defaultTrainConfig)
+        if let epochs {
+            training.config.epochs = epochs
+            training.derive.remove("epochs")
+        }
         let spec: SyntheticSpec? = data.source == .synthetic
             ? try loadConfig(SyntheticSpec.self, explicit: syntheticSpec, fallback: data.syntheticSpec) : nil
-        let job = DemoJob(data: data, training: training, trainingSource: source,
+        let job = DemoJob(data: data, training: training,
                           index: try loadConfig(IndexConfig.self, explicit: indexConfig, fallback: "Config/index.json"),
                           syntheticSpec: spec, directory: (storePath as NSString).deletingLastPathComponent, storePath: storePath)
         let printer = ProgressPrinter()
@@ -80,8 +81,12 @@ struct Demo: AsyncParsableCommand {
         print(Format.table([["step", "seconds"]] + s.timings.map { [$0.0, String(format: "%.2f", $0.1)] }))
     }
 
+    /// The shipped configuration tuned for this data set, when there is one (by the folder's name,
+    /// as `../shared/data` and the data sets' own archives name them), else the general default.
     private var defaultTrainConfig: String {
-        guard let dataset else { return "Config/train.json" }
-        return FileManager.default.fileExists(atPath: (dataset as NSString).appendingPathComponent("train.txt")) ? "Config/gowalla.json" : "Config/ml-100k.json"
+        let name = dataset.map { (($0 as NSString).standardizingPath as NSString).lastPathComponent.lowercased() }
+        let tuned = ["gowalla": "Config/gowalla.json", "ml-100k": "Config/ml-100k.json"]
+        if let name, let file = tuned[name], FileManager.default.fileExists(atPath: file) { return file }
+        return "Config/train.json"
     }
 }

@@ -15,7 +15,10 @@ struct Train: ParsableCommand {
             contrastive loss or BPR, optimised with lazy Adam. After each epoch the model is scored \
             by Recall@20 on the split's validation part; training stops after `patience` epochs \
             without improvement, and with `refit_split` the best epoch count is trained again on \
-            the larger split. The run writes into <out>/runs/<run>/ and the finished model is moved \
+            the larger split (or, with `refit_on_validation`, on the split's train and validation parts \
+            together). With `derive_sizes` (the default recipe), the sizes the file does not set — \
+            embedding dimension, batch size, history length, extra negatives, warm-up, epochs — are \
+            derived from the train part and printed. The run writes into <out>/runs/<run>/ and the finished model is moved \
             to <out>/model.ckpt in one rename, so a run that fails or is killed leaves the previous \
             model in place. The run and its epochs are recorded in the store.
             """
@@ -23,7 +26,7 @@ struct Train: ParsableCommand {
 
     @OptionGroup var source: StoreOption
 
-    @Option(help: "Training configuration (JSON; default: Config/train.json, or the built-in defaults when it is absent).")
+    @Option(help: "Training configuration (JSON; default: Config/train.json, or the same recipe built in when it is absent). Sizes it does not set are derived from the data when it says derive_sizes.")
     var config: String?
 
     @Option(help: "The model directory to write.")
@@ -42,8 +45,10 @@ struct Train: ParsableCommand {
     var exportUsers: String?
 
     func run() throws {
-        let c = try loadConfig(TrainingConfig.self, explicit: config, fallback: "Config/train.json")
-        let outcome = try TrainingJob(storePath: source.store, config: c, split: splitName, out: out, initFrom: initFrom).run { print($0) }
+        let recipe = try TrainingRecipe.load(explicit: config, fallback: "Config/train.json")
+        print("training configuration: \(recipe.source)")
+        let outcome = try TrainingJob(storePath: source.store, config: recipe.config, split: splitName, out: out, initFrom: initFrom,
+                                      derive: recipe.derive).run { print($0) }
         print("Wrote \(ModelDirectory(path: out).checkpoint) after \(outcome.history.count) epochs"
               + (outcome.refitEpochs.map { " and a \($0)-epoch refit" } ?? "") + " in \(String(format: "%.1f", outcome.seconds)) s"
               + (outcome.bestValidation.map { String(format: "; best validation recall@20 %.4f", $0) } ?? ""))

@@ -21,7 +21,7 @@ struct Tune: ParsableCommand {
 
     @OptionGroup var source: StoreOption
 
-    @Option(help: "The base configuration (default: Config/train.json, or the built-in defaults when it is absent).")
+    @Option(help: "The base configuration (default: Config/train.json, or the same recipe built in when it is absent); sizes it leaves to the data are derived first.")
     var config: String?
 
     @Option(help: "Wall-clock budget: seconds, or a number with s, m or h (10m, 1h).")
@@ -59,7 +59,10 @@ struct Tune: ParsableCommand {
     }
 
     func run() throws {
-        let base = try loadConfig(TrainingConfig.self, explicit: config, fallback: "Config/train.json")
+        let recipe = try TrainingRecipe.load(explicit: config, fallback: "Config/train.json")
+        let (base, derived) = try TrainingJob.resolve(recipe.config, derive: recipe.derive, storePath: source.store)
+        print("base configuration: \(recipe.source)" + (derived.isEmpty ? "" : "; derived from the data: "
+            + derived.map { "\($0.key) \($0.value)" }.joined(separator: ", ")))
         var job = TuneJob(storePath: source.store, base: base, budget: Self.seconds(budget)!)
         job.trials = trials
         job.firstEpochs = firstEpochs
