@@ -93,7 +93,7 @@ let package = Package(
         .testTarget(name: "SQLiteTests", dependencies: ["SQLite", "TestScratch"]),
         .testTarget(name: "LinearAlgebraTests", dependencies: ["LinearAlgebra", "Randomness"]),
         .testTarget(name: "StoreTests", dependencies: ["Store", "SQLite", "TestScratch"]),
-        .testTarget(name: "IngestionTests", dependencies: ["Ingestion", "Store", "SQLite", "TestScratch"]),
+        .testTarget(name: "IngestionTests", dependencies: ["Ingestion", "Store", "SQLite", "LinearAlgebra"]),
         .testTarget(name: "SyntheticTests", dependencies: ["Synthetic", "Ingestion", "Store", "Settings"]),
         .testTarget(name: "SettingsTests", dependencies: ["Settings", "Model", "VectorIndex", "Ingestion", "Store"]),
         .testTarget(name: "ModelTests", dependencies: ["Model", "LinearAlgebra", "Randomness", "Evaluation", "CKernels"]),
@@ -111,6 +111,6 @@ let package = Package(
         .testTarget(name: "ReportTests", dependencies: ["Report"]),
         .testTarget(name: "PipelineTests", dependencies: ["Pipeline", "Settings", "Store", "Model", "ModelStore", "VectorIndex", "Evaluation",
                                                           "LinearAlgebra", "TestScratch"]),
-        .testTarget(name: "CLITests", dependencies: ["twotower", "ModelStore", "Store", "VectorIndex", "LinearAlgebra", "TestScratch"]),
+        .testTarget(name: "CLITests", dependencies: ["twotower", "ModelStore", "Store", "VectorIndex", "LinearAlgebra"]),
     ]
 )

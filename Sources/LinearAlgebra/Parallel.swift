@@ -1,4 +1,5 @@
 import Dispatch
+import Foundation
 import Synchronization
 
 /// Work split into a fixed number of parts run on their own threads: the one way the project's
@@ -20,6 +21,16 @@ public enum Parallel {
     /// The same for work that cannot fail.
     public static func map<T: Sendable>(parts: Int, _ body: @Sendable (Int) -> T) -> [T] {
         try! map(parts: parts) { (part: Int) throws -> T in body(part) }
+    }
+
+    /// Runs `work` on a thread of its own and waits for it without holding one of Swift's
+    /// cooperative threads. There is one of those per core, so long blocking work awaited on one
+    /// (a reload of a large index in the daemon, a child process or a big ingest in a test)
+    /// stalls every other task on two cores: HTTP handlers, timers, keep-alive connections.
+    public static func onAThreadOfItsOwn<T: Sendable>(_ work: @escaping @Sendable () throws -> T) async throws -> T {
+        try await withCheckedThrowingContinuation { (done: CheckedContinuation<T, any Error>) in
+            Thread { done.resume(with: Result { try work() }) }.start()
+        }
     }
 
     /// The row range of `part` when `count` rows are cut into `parts` contiguous ranges.

@@ -1,4 +1,5 @@
 import Foundation
+import LinearAlgebra
 import Logging
 import ServiceLifecycle
 import Store
@@ -83,7 +84,7 @@ struct Reloader: Service {
         _ = await cancelWhenGracefulShutdown {
             for await _ in signals {
                 do {
-                    let (_, new) = try service.reload()
+                    let (_, new) = try await Parallel.onAThreadOfItsOwn { try service.reload() }
                     logger.info("reloaded on SIGHUP: model \(new.modelVersion), index \(new.indexVersion)")
                 } catch {
                     logger.error("reload on SIGHUP failed, the previous version keeps serving: \(error)")

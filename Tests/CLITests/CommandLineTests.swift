@@ -1,6 +1,6 @@
 import Foundation
+import LinearAlgebra
 import Store
-import TestScratch
 import Testing
 
 #if canImport(Glibc)
@@ -28,9 +28,9 @@ struct Tool {
     }
 
     /// Runs the tool, waiting for it on a thread of its own (a demo takes tens of seconds; see
-    /// `onAThreadOfItsOwn`).
+    /// `Parallel.onAThreadOfItsOwn`).
     static func run(_ arguments: [String], in directory: String = packageRoot, environment: [String: String?] = [:]) async throws -> Result {
-        try await onAThreadOfItsOwn { try runWaiting(arguments, in: directory, environment: environment) }
+        try await Parallel.onAThreadOfItsOwn { try runWaiting(arguments, in: directory, environment: environment) }
     }
 
     private static func runWaiting(_ arguments: [String], in directory: String, environment: [String: String?]) throws -> Result {

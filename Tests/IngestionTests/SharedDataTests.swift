@@ -1,7 +1,7 @@
 import Foundation
 import Ingestion
+import LinearAlgebra
 import Store
-import TestScratch
 import Testing
 
 /// The reference data sets in ../shared/data, when this checkout has them beside it.
@@ -22,7 +22,7 @@ struct SharedDataTests {
     @Test(.enabled(if: SharedData.directory("gowalla") != nil, "../shared/data/gowalla is absent"))
     func gowallaHasTheDocumentedCounts() async throws {
         let gowalla = try #require(SharedData.directory("gowalla"))
-        let (users, items, interactions, given) = try await onAThreadOfItsOwn {
+        let (users, items, interactions, given) = try await Parallel.onAThreadOfItsOwn {
             let w = Workspace()
             _ = try w.ingest(.lightgcn, gowalla)
             let stats = try StoreStatistics(store: w.store())
@@ -36,7 +36,7 @@ struct SharedDataTests {
     @Test(.enabled(if: SharedData.directory("ml-100k") != nil, "../shared/data/ml-100k is absent"))
     func movieLens100KHasTheDocumentedCounts() async throws {
         let ml = try #require(SharedData.directory("ml-100k"))
-        let (users, items, interactions, test, validation, train) = try await onAThreadOfItsOwn {
+        let (users, items, interactions, test, validation, train) = try await Parallel.onAThreadOfItsOwn {
             let w = Workspace()
             _ = try w.ingest(.movielens, ml)
             let store = try w.store()

@@ -1,5 +1,6 @@
 import Foundation
 import Hummingbird
+import LinearAlgebra
 import Model
 import VectorIndex
 
@@ -15,7 +16,8 @@ struct AdminController {
             _ = try RequestParsing.query(request, allowed: [])
             let swapped: (old: ServingSnapshot, new: ServingSnapshot)
             do {
-                swapped = try await Task.detached { try service.reload() }.value
+                // Off the cooperative pool: a large index takes seconds to load.
+                swapped = try await Parallel.onAThreadOfItsOwn { try service.reload() }
             } catch {
                 // The part that failed: the checkpoint, or the index (or their pairing: neither alone).
                 let field: String? = error is CheckpointError ? "model" : error is IndexError ? "index" : nil
