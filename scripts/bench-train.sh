@@ -10,18 +10,22 @@
 #              plus the time to evaluate every Gowalla test user exactly.
 #   ml-100k  — leave-last-out HitRate@10 / NDCG@10: ours (Config/ml-100k.json) vs implicit ALS,
 #              implicit BPR, the PyTorch two-tower and EASE^R (scripts/peers/ease_peer.py).
+#              Also the general default (Config/train.json, sizes derived from the data) on it.
 #   gowalla  — (with --gowalla-quality: early stopping, then the refit) the whole shipped
 #              Config/gowalla.json run's wall time, CPU use and test Recall@20 / NDCG@20, beside the
-#              published figures in ../shared/EVAL.md.
-# Usage: scripts/bench-train.sh [--setup-peers] [--gowalla-quality] [--speed-epochs N] [--workdir DIR]
+#              published figures in ../shared/EVAL.md; (with --gowalla-default) the same for the
+#              general default recipe, Config/train.json, which must come within 3% of the shipped
+#              config's Recall@20.
+# Usage: scripts/bench-train.sh [--setup-peers] [--gowalla-quality] [--gowalla-default] [--speed-epochs N] [--workdir DIR]
 # Not a test: figures depend on the machine and on what else runs on it.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-SETUP=0; QUALITY=0; EPOCHS=3; WORK=""
+SETUP=0; QUALITY=0; DEFAULT=0; EPOCHS=3; WORK=""
 while [ $# -gt 0 ]; do
   case "$1" in
     --setup-peers) SETUP=1 ;;
     --gowalla-quality) QUALITY=1 ;;
+    --gowalla-default) DEFAULT=1 ;;
     --speed-epochs) EPOCHS=$2; shift ;;
     --workdir) WORK=$2; shift ;;
     *) echo "unknown option $1" >&2; exit 2 ;;
@@ -77,6 +81,8 @@ JSON
 # ML-100K leave-last-out.
 "$BIN" train --store "$WORK/ml.sqlite" --config Config/ml-100k.json --out "$WORK/ml-model" > "$WORK/ours-ml.txt"
 "$BIN" evaluate --store "$WORK/ml.sqlite" --model "$WORK/ml-model" --split test --split-name leave-last-out --json > "$WORK/ours-ml.json"
+"$BIN" train --store "$WORK/ml.sqlite" --config Config/train.json --out "$WORK/ml-default" > "$WORK/ours-ml-default.txt"
+"$BIN" evaluate --store "$WORK/ml.sqlite" --model "$WORK/ml-default" --split test --split-name leave-last-out --json > "$WORK/ours-ml-default.json"
 rm -f "$WORK/peers-ml.jsonl"
 for m in als bpr; do
   (cd "$PEERS" && OPENBLAS_NUM_THREADS=1 "$PY" implicit_peer.py --dataset ml-100k --data "$DATA/ml-100k" --model $m --json "$WORK/peers-ml.jsonl" >/dev/null)
@@ -101,15 +107,22 @@ if [ $QUALITY -eq 1 ]; then
     | tee "$WORK/ours-gw.txt"
   "$BIN" evaluate --store "$WORK/gw.sqlite" --model "$WORK/gw-model" --split test --split-name given --json > "$WORK/ours-gw.json"
 fi
+if [ $DEFAULT -eq 1 ]; then
+  # The general default on the same validation split; its refit trains on that split's train and
+  # validation parts together, which is Gowalla's given train part.
+  /usr/bin/time -f "%e %P" -o "$WORK/gw-default-time" "$BIN" train --store "$WORK/gw.sqlite" --config Config/train.json \
+    --split-name given-validation --out "$WORK/gw-default" | tee "$WORK/ours-gw-default.txt"
+  "$BIN" evaluate --store "$WORK/gw.sqlite" --model "$WORK/gw-default" --split test --split-name given --json > "$WORK/ours-gw-default.json"
+fi
 
-python3 - "$WORK" "$QUALITY" <<'PY'
+python3 - "$WORK" "$QUALITY" "$DEFAULT" <<'PY'
 import json, re, statistics, sys
 import json as _json, os as _os
 def emit(**entry):
     """One figure for scripts/bench.sh --json (appended as a JSON line when BENCH_JSON is set)."""
     if _os.environ.get("BENCH_JSON"):
         with open(_os.environ["BENCH_JSON"], "a") as f: f.write(_json.dumps(entry) + "\n")
-w, quality = sys.argv[1], sys.argv[2] == "1"
+w, quality, default = sys.argv[1], sys.argv[2] == "1", sys.argv[3] == "1"
 def epochs(path):
     """Per epoch: examples/s and validation Recall@20 from our train log."""
     return [(float(m.group(1).replace(",", "")), float(m.group(2)) if m.group(2) else None)
@@ -144,6 +157,10 @@ print(f"  exact evaluation of every Gowalla test user: {open(f'{w}/eval-time').r
 print("\n-- ML-100K leave-last-out: HitRate@10 / NDCG@10")
 m = json.load(open(f"{w}/ours-ml.json"))
 print(f"  ours (Config/ml-100k.json)  {m['hitrate@10']:.4f} / {m['ndcg@10']:.4f}")
+md = json.load(open(f"{w}/ours-ml-default.json"))
+print(f"  ours (Config/train.json)    {md['hitrate@10']:.4f} / {md['ndcg@10']:.4f}   (the general default, sizes derived; bar HitRate@10 ≥ 0.0923)")
+emit(bar="ML-100K leave-last-out HitRate@10, the general default (Config/train.json)", ours=md["hitrate@10"], peer=m["hitrate@10"],
+     ratio=md["hitrate@10"] / m["hitrate@10"], unit="HitRate@10", target=">= 0.0923", peer_name="ours, Config/ml-100k.json")
 peers_ml = [r for r in map(json.loads, open(f"{w}/peers-ml.jsonl")) if r.get("split", "test") == "test"]
 best = max(peers_ml, key=lambda r: r.get("hitrate@10", 0))
 emit(bar="ML-100K leave-last-out HitRate@10 vs the best peer", ours=m["hitrate@10"], peer=best["hitrate@10"],
@@ -168,5 +185,15 @@ if quality:
           f"(bar ≥ 0.1815 / 0.1490; LightGCN 0.1830 / 0.1554, SimpleX 0.1872 / 0.1557)")
     emit(bar="Gowalla test Recall@20 (Config/gowalla.json)", ours=g["recall@20"], peer=0.1830, ratio=g["recall@20"] / 0.1830,
          unit="Recall@20", target=">= 0.175", peer_name="LightGCN (published, ../shared/EVAL.md)", ndcg20_ours=g["ndcg@20"], ndcg20_peer=0.1554)
-print("\nReproduce: scripts/bench-train.sh [--gowalla-quality]   (raw outputs kept with --workdir DIR)")
+if default:
+    d = json.load(open(f"{w}/ours-gw-default.json"))
+    wall, cpu = open(f"{w}/gw-default-time").read().split()
+    shipped_recall = json.load(open(f"{w}/ours-gw.json"))["recall@20"] if quality else 0.1826
+    print("\n-- Gowalla, the general default (Config/train.json, sizes derived from the data): wall time and test Recall@20 / NDCG@20")
+    print(f"  {float(wall) / 60:.1f} min wall, CPU {cpu}   test {d['recall@20']:.4f} / {d['ndcg@20']:.4f}   "
+          f"→ {d['recall@20'] / shipped_recall:.3f} of the shipped config's Recall@20 {shipped_recall:.4f}"
+          + ("" if quality else " (README's figure; run --gowalla-quality too for this run's)") + " (bar ≥ 0.97)")
+    emit(bar="Gowalla test Recall@20, the general default vs Config/gowalla.json", ours=d["recall@20"], peer=shipped_recall,
+         ratio=d["recall@20"] / shipped_recall, unit="Recall@20", target=">= 0.97", peer_name="ours, Config/gowalla.json")
+print("\nReproduce: scripts/bench-train.sh [--gowalla-quality] [--gowalla-default]   (raw outputs kept with --workdir DIR)")
 PY
