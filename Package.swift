@@ -27,6 +27,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-log", from: "1.6.0"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.6.0"),
         .package(url: "https://github.com/apple/swift-nio", from: "2.81.0"),
+        .package(url: "https://github.com/apple/swift-http-types", from: "1.0.0"),
     ],
     targets: [
         // C libraries, each touched by exactly one Swift wrapper target.
@@ -100,13 +101,14 @@ let package = Package(
         .testTarget(name: "EvaluationTests", dependencies: ["Evaluation", "LinearAlgebra", "Store"]),
         .testTarget(name: "VectorIndexTests", dependencies: ["VectorIndex", "LinearAlgebra", "Randomness", "LMDB", "CKernels"]),
         .testTarget(name: "ServingTests", dependencies: [
-            "Serving", "Model", "VectorIndex", "Store", "LinearAlgebra", "TestScratch",
+            "Serving", "Model", "ModelStore", "Pipeline", "Settings", "VectorIndex", "Store", "LinearAlgebra", "Randomness", "TestScratch",
             // A plain HTTP/1.1 client over NIO (Tests/ServingTests/LiveServer.swift) instead of
             // HummingbirdTesting, whose AsyncHTTPClient brings a TLS stack into the test build.
             .product(name: "Hummingbird", package: "hummingbird"), .product(name: "HummingbirdCore", package: "hummingbird"),
             .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOPosix", package: "swift-nio"),
-            .product(name: "NIOHTTP1", package: "swift-nio"),
+            .product(name: "NIOHTTP1", package: "swift-nio"), .product(name: "HTTPTypes", package: "swift-http-types"),
+            .product(name: "Logging", package: "swift-log"),
         ]),
         .testTarget(name: "ReportTests", dependencies: ["Report"]),
         .testTarget(name: "PipelineTests", dependencies: ["Pipeline", "Settings", "Store", "Model", "ModelStore", "VectorIndex", "Evaluation",
