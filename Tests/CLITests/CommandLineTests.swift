@@ -54,6 +54,19 @@ struct Tool {
                       stderr: String(decoding: stderr, as: UTF8.self))
     }
 
+    /// Polls `done` every few milliseconds for up to `seconds`, sleeping between polls rather than
+    /// blocking a cooperative thread (the HTTP tests beside it need them).
+    static func wait(seconds: Double, until done: () -> Bool) async {
+        let deadline = Date().addingTimeInterval(seconds)
+        while !done() && Date() < deadline { try? await Task.sleep(for: .milliseconds(5)) }
+    }
+
+    /// Waits for `process` to end without blocking a cooperative thread.
+    static func exited(_ process: Process) async {
+        while process.isRunning { try? await Task.sleep(for: .milliseconds(5)) }
+        process.waitUntilExit()  // it has ended: this only collects its status
+    }
+
     /// Runs a command that should succeed, recording a failure with its stderr otherwise.
     @discardableResult
     static func succeed(_ arguments: [String], sourceLocation: SourceLocation = #_sourceLocation) async throws -> Result {

@@ -36,15 +36,14 @@ struct KillDuringBuildTests {
             process.standardOutput = FileHandle.nullDevice
             process.standardError = FileHandle.nullDevice
             try process.run()
-            let deadline = Date().addingTimeInterval(120)
-            while process.isRunning && Date() < deadline && !FileManager.default.fileExists(atPath: marker) { usleep(5_000) }
+            await Tool.wait(seconds: 120) { !process.isRunning || FileManager.default.fileExists(atPath: marker) }
             #expect(FileManager.default.fileExists(atPath: marker), "the build never reached \(phase)")
             // While it is held, a second build is refused at once, naming the first one's pid.
             let second = try await Tool.run(["build-index", "--vectors", dir.file("small.npy"), "--nlist", "8", "--out", root])
             #expect(second.status == 1 && second.stderr.contains("another build is running") && second.stderr.contains("pid \(process.processIdentifier)"),
                     "\(second.stderr)")
             kill(process.processIdentifier, SIGKILL)
-            process.waitUntilExit()
+            await Tool.exited(process)
             #expect(process.terminationReason == .uncaughtSignal)
             #expect(directory.currentVersion() == original, "a build killed at \(phase) must not change CURRENT")
             #expect(try IVFIndex(path: root).search(probe, parameters: SearchParameters(k: 5, nprobe: 8)) == expected)

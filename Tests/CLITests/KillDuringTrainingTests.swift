@@ -31,11 +31,10 @@ struct KillDuringTrainingTests {
             ((try? FileManager.default.contentsOfDirectory(atPath: runs)) ?? []).map { "\(runs)/\($0)/model.ckpt" }
                 .first { FileManager.default.fileExists(atPath: $0) }
         }
-        let deadline = Date().addingTimeInterval(120)
-        while process.isRunning && Date() < deadline && runCheckpoint() == nil { usleep(5_000) }
+        await Tool.wait(seconds: 120) { !process.isRunning || runCheckpoint() != nil }
         #expect(runCheckpoint() != nil && process.isRunning, "the run should have saved an epoch and still be training")
         kill(process.processIdentifier, SIGKILL)
-        process.waitUntilExit()
+        await Tool.exited(process)
 
         #expect(try Data(contentsOf: URL(fileURLWithPath: dir.file("model/model.ckpt"))) == published,
                 "the published model must be the one the killed run started from")

@@ -92,7 +92,7 @@ struct ServeCommandTests {
             for await r in group { all += r }
             return all
         }
-        process.waitUntilExit()
+        await Tool.exited(process)
         #expect(process.terminationStatus == 0)
         let answered = results.compactMap { $0 }
         #expect(answered.count >= 50)
