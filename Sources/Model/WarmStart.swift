@@ -32,7 +32,11 @@ extension TwoTowerModel {
         try check(old.architecture.user, &target.user, "user")
         try check(old.architecture.item, &target.item, "item")
         guard old.architecture.history == new.history else {
-            throw WarmStartError(description: "the history encoder is \(String(describing: new.history)) now but \(String(describing: old.architecture.history)) in the checkpoint")
+            func text(_ h: HistorySpec?) -> String {
+                guard let h else { return "off (history_length 0)" }
+                return "history_length \(h.length), \(h.shared ? "shared" : "own") table\(h.hasLearnedWeights ? ", learned weights" : "")"
+            }
+            throw WarmStartError(description: "the history encoder is \(text(new.history)) in the configuration but \(text(old.architecture.history)) in the checkpoint")
         }
         var model = TwoTowerModel(architecture: target, seed: seed)
         func copyRows(_ from: EmbeddingTable?, _ to: inout EmbeddingTable?) {

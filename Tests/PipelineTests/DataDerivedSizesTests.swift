@@ -74,6 +74,32 @@ struct DataDerivedSizesTests {
         #expect(runConfig.contains("\"history_length\" : 10"), "the run record has the sizes trained with")
     }
 
+    @Test func aWarmStartKeepsTheCheckpointsArchitecture() throws {
+        let storePath = try PipelineFixture.store()
+        var recipe = try TrainingRecipe.builtIn()
+        recipe.config.epochs = 2
+        recipe.derive.remove("epochs")
+        let first = Scratch.path("derived-a")
+        _ = try TrainingJob(storePath: storePath, config: recipe.config, out: first, derive: recipe.derive).run { _ in }
+        // Every user gains ten interactions on new items, so the derived history would be 16 now.
+        let store = try InteractionStore(path: storePath, create: false)
+        try store.write {
+            let w = try StoreWriter(store: store)
+            for u in 0..<60 {
+                let user = try w.id(of: .user, raw: "u\(u)")
+                for t in 0..<10 { try w.addInteraction(user: user, item: try w.id(of: .item, raw: "new-\((u + t) % 30)"), timestamp: Int64(-20 + t), weight: nil) }
+            }
+        }
+        try StoreJobs.split(store, name: "leave-last-out", method: .leaveLastOut)
+        let fresh = try TrainingJob(storePath: storePath, config: recipe.config, out: Scratch.path("derived-b"), derive: recipe.derive).run { _ in }
+        #expect(fresh.config.historyLength == 16, "a fresh run derives from the grown store")
+        var lines: [String] = []
+        let warm = try TrainingJob(storePath: storePath, config: recipe.config, out: Scratch.path("derived-c"), initFrom: first,
+                                   derive: recipe.derive).run { lines.append($0) }
+        #expect(warm.config.historyLength == 10 && warm.model.architecture.history?.length == 10)
+        #expect(lines.contains { $0.contains("warm start from") } && !lines.contains { $0.contains("history_length") })
+    }
+
     @Test func bothRefitsAtOnceAreRefusedByName() {
         var c = TrainingConfig()
         c.refitOnValidation = true
