@@ -172,6 +172,12 @@ import Testing
             let health = try RawConnection(port: port)
             health.send("GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
             #expect(parse(health.receiveAll()).status == 200)
+            // Keep-alive: two requests on one connection are both answered, in order (the test
+            // client opens a connection per request, so this is where reuse is checked).
+            let reused = try RawConnection(port: port)
+            reused.send("GET /healthz HTTP/1.1\r\nHost: x\r\n\r\nGET /readyz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+            let both = reused.receiveAll()
+            #expect(both.components(separatedBy: "HTTP/1.1 200").count - 1 == 2, "\(both.prefix(600))")
         }
     }
 }
