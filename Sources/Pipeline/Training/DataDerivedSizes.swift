@@ -1,8 +1,9 @@
 import Foundation
 import Settings
 
-/// The training sizes that depend on the data (`TrainingRecipe.derivableKeys`), derived from the train part at train time, so one
-/// recipe (`Config/train.json`) fits a 100k-interaction set and a 10M one alike.
+/// The training sizes that depend on the data (`TrainingRecipe.derivableKeys`), derived from the
+/// train part at train time, so one recipe (`Config/train.json`) fits a 100k-interaction set and
+/// a 10M one alike.
 ///
 /// Each rule is a power of two or a multiple of 32 clamped to a range the shipped configurations
 /// and the experiments in `docs/experiments.md` cover:
@@ -16,7 +17,6 @@ import Settings
 /// - `history_length`: the 90th percentile of train interactions per user, 10…200, so nine
 ///   users in ten have their whole history pooled.
 public enum DataDerivedSizes {
-
     /// What the rules read from the data.
     public struct Statistics: Equatable, Sendable {
         public var interactions: Int
