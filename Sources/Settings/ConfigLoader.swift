@@ -57,6 +57,11 @@ public enum ConfigLoader {
         guard let data = FileManager.default.contents(atPath: path) else {
             throw ConfigError(path: path, message: "cannot read the file (does it exist?)")
         }
+        return try keys(of: data, path: path)
+    }
+
+    /// The top-level keys JSON `data` sets (`path` names it in an error).
+    public static func keys(of data: Data, path: String) throws -> Set<String> {
         guard let object = try? JSONSerialization.jsonObject(with: data) as? [String: Any] else {
             throw ConfigError(path: path, message: "not a JSON object")
         }

@@ -43,10 +43,9 @@ public struct TrainingRecipe: Sendable, Equatable {
 
     /// The built-in default recipe.
     public static func builtIn() throws -> TrainingRecipe {
-        let data = Data(builtInJSON.utf8)
-        let keys = (try JSONSerialization.jsonObject(with: data) as? [String: Any]).map { Set($0.keys) } ?? []
-        return TrainingRecipe(config: try ConfigLoader.decode(TrainingConfig.self, from: data), given: keys,
-                              source: "the built-in default recipe")
+        let data = Data(builtInJSON.utf8), source = "the built-in default recipe"
+        return TrainingRecipe(config: try ConfigLoader.decode(TrainingConfig.self, from: data),
+                              given: try ConfigLoader.keys(of: data, path: source), source: source)
     }
 
     /// `explicit` when given (it must exist); else `fallback` when it exists; else the built-in

@@ -1,4 +1,5 @@
 import Foundation
+import Model
 import Settings
 
 /// The training sizes that depend on the data (`TrainingRecipe.derivableKeys`), derived from the
@@ -46,9 +47,17 @@ public enum DataDerivedSizes {
         public var reason: String
     }
 
-    /// `config` with each key of `derive` set from `stats`, and what was set.
-    public static func apply(to config: TrainingConfig, derive: Set<String>, stats: Statistics) -> (TrainingConfig, [Derivation]) {
-        var c = config
+    /// `config` with each key of `derive` set from `stats`, and what was set. A warm start passes
+    /// the checkpoint's architecture in `keeping`: the sizes that shape it (dimension, history
+    /// length) stay the checkpoint's, not derived again from a store that has grown since.
+    public static func apply(to config: TrainingConfig, derive: Set<String>, stats: Statistics,
+                             keeping architecture: ModelArchitecture? = nil) -> (TrainingConfig, [Derivation]) {
+        var c = config, derive = derive
+        if let architecture, !derive.isEmpty {
+            c.embeddingDimension = architecture.user.dimension
+            c.historyLength = architecture.history?.length ?? 0
+            derive.subtract(["embedding_dimension", "history_length"])
+        }
         var out: [Derivation] = []
         func set(_ key: String, _ value: Int, _ reason: String, _ assign: (inout TrainingConfig, Int) -> Void) {
             guard derive.contains(key) else { return }

@@ -59,16 +59,9 @@ public struct TrainingJob {
         let histories = try ModelData.trainingHistories(store: store, split: split, users: users)
         let pairs = Self.pairs(histories)
         guard !pairs.isEmpty else { throw StoreError.invalidSplit("split '\(split)' has no train interactions") }
-        // A warm start keeps the checkpoint's architecture: the sizes that shape it are its own,
-        // not derived again from a store that has grown since.
         let start = try initFrom.map { try Checkpoint.load(from: $0) }
-        var base = self.config, derive = self.derive
-        if let old = start?.0, !derive.isEmpty {
-            base.embeddingDimension = old.architecture.user.dimension
-            base.historyLength = old.architecture.history?.length ?? 0
-            derive.subtract(["embedding_dimension", "history_length"])
-        }
-        let (config, derived) = DataDerivedSizes.apply(to: base, derive: derive, stats: .init(histories: histories, items: items))
+        let (config, derived) = DataDerivedSizes.apply(to: self.config, derive: derive, stats: .init(histories: histories, items: items),
+                                                       keeping: start?.0.architecture)
         if !derived.isEmpty {
             log("sizes derived from the train part: " + derived.map { "\($0.key) \($0.value) (\($0.reason))" }.joined(separator: ", "))
             try config.validate()
