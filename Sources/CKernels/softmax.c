@@ -85,8 +85,8 @@ static inline float hsum256f(__m256 v) {
     return _mm_cvtss_f32(m);
 }
 
-// Three passes over the row (max, sum of exp, gradient), eight columns at a time. Masked
-// columns hold −inf: the logit stays −inf, its exp 0, its gradient 0.
+// Three passes over the row (max; exp, its sum and Σ e · score; the gradient's scaling), eight
+// columns at a time. Masked columns hold −inf: the logit stays −inf, its exp 0, its gradient 0.
 __attribute__((target("avx2,fma")))
 static void softmax_avx2(float *s, size_t n, size_t positive, float inverse_t, const float *logq,
                          float scale, double *loss, double *dinverse) {
@@ -106,48 +106,43 @@ static void softmax_avx2(float *s, size_t n, size_t positive, float inverse_t, c
         if (x > top) top = x;
     }
     const __m256 vtop = _mm256_set1_ps(top);
-    __m256 vsum = zero;
-    for (size_t c = 0; c < n8; c += 8) {
-        __m256 v = _mm256_loadu_ps(s + c);
-        __m256 q = logq ? _mm256_loadu_ps(logq + c) : zero;
-        __m256 x = _mm256_sub_ps(_mm256_fmsub_ps(v, it, q), vtop);
-        x = _mm256_blendv_ps(x, ninf, _mm256_cmp_ps(v, ninf, _CMP_EQ_OQ));
-        vsum = _mm256_add_ps(vsum, exp256(x));
-    }
-    double sum = hsum256f(vsum);
-    for (size_t c = n8; c < n; c++) {
-        if (s[c] == -INFINITY) continue;
-        sum += expf(s[c] * inverse_t - (logq ? logq[c] : 0.0f) - top);
-    }
-    float positive_logit = s[positive] * inverse_t - (logq ? logq[positive] : 0.0f);
-    *loss = -((double)positive_logit - top - log(sum));
-    const float inv_sum = (float)(1.0 / sum);
-    const __m256 vscale = _mm256_set1_ps(inv_sum * scale), vscale_it = _mm256_set1_ps(scale * inverse_t);
-    __m256 vd = zero;
     const float positive_score = s[positive];
+    float positive_logit = s[positive] * inverse_t - (logq ? logq[positive] : 0.0f);
+    // exp(x − top) once per column, kept in the row (the score it replaces is folded into
+    // Σ e · score on the way, for d/d(1/τ)); the last pass only scales.
+    __m256 vsum = zero, vd = zero;
     for (size_t c = 0; c < n8; c += 8) {
         __m256 v = _mm256_loadu_ps(s + c);
         __m256 q = logq ? _mm256_loadu_ps(logq + c) : zero;
         __m256 masked = _mm256_cmp_ps(v, ninf, _CMP_EQ_OQ);
         __m256 x = _mm256_sub_ps(_mm256_fmsub_ps(v, it, q), vtop);
-        x = _mm256_blendv_ps(x, ninf, masked);
-        __m256 g = _mm256_mul_ps(exp256(x), vscale);            // p · scale (0 where masked)
-        vd = _mm256_fmadd_ps(g, _mm256_andnot_ps(masked, v), vd);  // Σ g · score, for d/d(1/τ)
+        __m256 e = exp256(_mm256_blendv_ps(x, ninf, masked));  // 0 where masked
+        vsum = _mm256_add_ps(vsum, e);
+        vd = _mm256_fmadd_ps(e, _mm256_andnot_ps(masked, v), vd);
+        _mm256_storeu_ps(s + c, e);
+    }
+    double sum = hsum256f(vsum), dsum = hsum256f(vd);
+    for (size_t c = n8; c < n; c++) {
+        float score = s[c], e = 0;
+        if (score != -INFINITY) {
+            e = expf(score * inverse_t - (logq ? logq[c] : 0.0f) - top);
+            sum += e;
+            dsum += (double)e * score;
+        }
+        s[c] = e;
+    }
+    *loss = -((double)positive_logit - top - log(sum));
+    const float inv_sum = (float)(1.0 / sum);
+    const __m256 vscale = _mm256_set1_ps(inv_sum * scale);
+    for (size_t c = 0; c < n8; c += 8) {
+        __m256 g = _mm256_mul_ps(_mm256_loadu_ps(s + c), vscale);  // p · scale
         _mm256_storeu_ps(s + c, _mm256_mul_ps(g, it));
     }
-    double dinv = hsum256f(vd);
-    for (size_t c = n8; c < n; c++) {
-        float score = s[c], g = 0;
-        if (score != -INFINITY) {
-            g = expf(score * inverse_t - (logq ? logq[c] : 0.0f) - top) * inv_sum * scale;
-            dinv += (double)g * score;
-        }
-        s[c] = g * inverse_t;
-    }
+    for (size_t c = n8; c < n; c++) s[c] = s[c] * (inv_sum * scale) * inverse_t;
+    double dinv = dsum * inv_sum * scale;
     // The positive's one-hot term: −scale on its gradient, −scale · score on d/d(1/τ).
     s[positive] -= scale * inverse_t;
     dinv -= (double)scale * positive_score;
-    (void)vscale_it;
     *dinverse = dinv;
 }
 

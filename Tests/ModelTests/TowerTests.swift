@@ -91,6 +91,33 @@ struct TowerTests {
         #expect(scores == [1, -.infinity])
     }
 
+    @Test func theHistoryWalkSplitAcrossThreadsMasksWhatOneThreadMasks() {
+        // 300 users with random histories over 50 items, a 256-row batch with 32 extras: the
+        // walk is split by slots when there are at least 64 distinct users.
+        var rng = SplitMix64(seed: 5)
+        let histories: [[Int32]] = (0..<300).map { _ in (0..<Int.random(in: 0...40, using: &rng)).map { _ in Int32.random(in: 0..<50, using: &rng) } }
+        let pairs: [(Int32, Int32)] = (0..<256).map { _ in (Int32.random(in: 0..<300, using: &rng), Int32.random(in: 0..<50, using: &rng)) }
+        let extras: [Int32] = (0..<32).map { _ in Int32.random(in: 0..<50, using: &rng) }
+        func masked(parts: Int) -> (distinct: Int, windows: [Int32], counts: [Int32], scores: [[Float]]) {
+            let batch = StepBatch(capacity: 256, extras: 32, users: 300, items: 50, parts: parts)
+            pairs.withUnsafeBufferPointer { p in
+                extras.withUnsafeBufferPointer { batch.assemble(pairs: p, order: Array(0..<256)[...], extraIDs: $0, histories: histories, historyLength: 10) }
+            }
+            let scores: [[Float]] = (0..<256).map { r in
+                var row = [Float](repeating: 0, count: 288)
+                row.withUnsafeMutableBufferPointer { batch.mask(row: r, scores: $0.baseAddress!) }
+                return row
+            }
+            return (batch.distinct, (0..<batch.distinct).flatMap { [batch.windowStart[$0], batch.windowLength[$0]] },
+                    (0..<256).map { batch.targetCount[$0] }, scores)
+        }
+        let one = masked(parts: 1), three = masked(parts: 3)
+        #expect(one.distinct >= 64)
+        #expect(one.distinct == three.distinct && one.windows == three.windows && one.counts == three.counts)
+        #expect(one.scores == three.scores)
+        #expect(one.scores.joined().contains(-.infinity))
+    }
+
     /// The training step's whole backward pass (both towers, MLPs, tokens, numeric, hashed ids,
     /// history through the shared or own table, with or without learned weights, extra negatives,
     /// logQ, masks), on 1 and 3 threads, against finite differences of the loss it minimises,

@@ -44,9 +44,16 @@ final class StepBatch: @unchecked Sendable {
     private let userSlot: Buffer<Int32>
     private var epoch: UInt32 = 0
 
-    init(capacity: Int, extras: Int, users userCount: Int, items itemCount: Int) {
+    /// The threads that walk the distinct users' histories (windows, masks, target counts), and
+    /// each one's mask columns before they are joined into `maskColumns` in slot order.
+    let parts: Int
+    private let partMasks: [PartMasks]
+
+    init(capacity: Int, extras: Int, users userCount: Int, items itemCount: Int, parts: Int = 1) {
         self.capacity = capacity
         self.extras = extras
+        self.parts = max(parts, 1)
+        partMasks = (0..<max(parts, 1)).map { _ in PartMasks(capacity: 4 * (capacity + extras) / max(parts, 1) + 64) }
         users = Buffer(count: capacity, repeating: 0)
         candidates = Buffer(count: capacity + extras, repeating: 0)
         slotOfRow = Buffer(count: capacity, repeating: 0)
@@ -111,25 +118,26 @@ final class StepBatch: @unchecked Sendable {
             firstColumn[item] = Int32(c)
             stamp[item] = epoch
         }
-        // Windows, target counts, and the columns each user masks.
-        var masks = 0
-        for j in 0..<distinct {
-            let history = histories[Int(slotUsers[j])]
-            let length = min(historyLength, history.count)
-            windowStart[j] = Int32(history.count - length)
-            windowLength[j] = Int32(length)
-            maskStart[j] = Int32(masks)
-            for item in history where stamp[Int(item)] == epoch {
-                var c = firstColumn[Int(item)]
-                while c >= 0 {
-                    if masks == maskColumns.count { growMasks() }
-                    maskColumns[masks] = c
-                    masks += 1
-                    c = nextColumn[Int(c)]
-                }
-            }
+        // Windows, the columns each user masks, and target counts: a walk over every distinct
+        // user's whole history, the step's largest serial cost before, now split by slots
+        // across `parts` threads (each into its own mask buffer, joined below in slot order, so
+        // the result does not depend on the thread count).
+        let distinct = self.distinct, epoch = self.epoch
+        let P = distinct >= 64 ? parts : 1
+        _ = Parallel.map(parts: P) { t in
+            self.walkHistories(slots: Parallel.range(t, of: P, count: distinct), into: self.partMasks[t], histories: histories,
+                               historyLength: historyLength, epoch: epoch)
         }
-        maskStart[distinct] = Int32(masks)
+        let total = partMasks[0..<P].reduce(0) { $0 + $1.count }
+        if total > maskColumns.count { maskColumns = Buffer(count: max(total, 2 * maskColumns.count), repeating: 0) }
+        var base = 0
+        for t in 0..<P {
+            let part = partMasks[t]
+            (maskColumns.pointer + base).update(from: part.columns.pointer, count: part.count)
+            for j in Parallel.range(t, of: P, count: distinct) { maskStart[j] += Int32(base) }
+            base += part.count
+        }
+        maskStart[distinct] = Int32(base)
         for r in 0..<rows {
             let j = Int(slotOfRow[r])
             let history = histories[Int(users[r])]
@@ -141,10 +149,41 @@ final class StepBatch: @unchecked Sendable {
         }
     }
 
-    private func growMasks() {
-        let bigger = Buffer<Int32>(count: maskColumns.count * 2, repeating: 0)
-        bigger.pointer.update(from: maskColumns.pointer, count: maskColumns.count)
-        maskColumns = bigger
+    /// Slots `slots`' windows and mask columns (into `part`; `maskStart` relative to it). Reads
+    /// only what the serial part of `assemble` wrote; writes only these slots' entries.
+    private func walkHistories(slots: Range<Int>, into part: PartMasks, histories: [[Int32]], historyLength: Int, epoch: UInt32) {
+        var out = part.columns
+        var masks = 0
+        for j in slots {
+            histories[Int(slotUsers[j])].withUnsafeBufferPointer { history in
+                let length = min(historyLength, history.count)
+                windowStart[j] = Int32(history.count - length)
+                windowLength[j] = Int32(length)
+                maskStart[j] = Int32(masks)
+                for item in history where stamp[Int(item)] == epoch {
+                    var c = firstColumn[Int(item)]
+                    while c >= 0 {
+                        if masks == out.count {
+                            let bigger = Buffer<Int32>(count: out.count * 2, repeating: 0)
+                            bigger.pointer.update(from: out.pointer, count: masks)
+                            out = bigger
+                        }
+                        out[masks] = c
+                        masks += 1
+                        c = nextColumn[Int(c)]
+                    }
+                }
+            }
+        }
+        part.columns = out
+        part.count = masks
+    }
+
+    /// One thread's mask columns in a step, reused from step to step.
+    private final class PartMasks: @unchecked Sendable {
+        var columns: Buffer<Int32>
+        var count = 0
+        init(capacity: Int) { columns = Buffer(count: capacity, repeating: 0) }
     }
 
     /// Sets row r's masked columns to −∞ in `scores` (its user's known items among the

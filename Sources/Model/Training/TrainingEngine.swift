@@ -67,7 +67,8 @@ final class TrainingEngine: @unchecked Sendable {
         userDenseAdam.weightDecay = settings.weightDecay
         itemDenseAdam.weightDecay = settings.weightDecay
         let b = settings.batchSize, n = settings.extraNegatives, d = model.dimension
-        batch = StepBatch(capacity: b, extras: n, users: model.architecture.user.count, items: model.architecture.item.count)
+        batch = StepBatch(capacity: b, extras: n, users: model.architecture.user.count, items: model.architecture.item.count,
+                          parts: threads)
         userRaw = Buffer(count: b * d, repeating: 0)
         userOut = Buffer(count: b * d, repeating: 0)
         userNorms = Buffer(count: b, repeating: 0)
