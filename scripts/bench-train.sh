@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Training benchmark: ours beside the peers in ../shared/peers, one after the other in one run.
-#   shipped  — examples/s on Gowalla with Config/gowalla.json (d 192, a 200-item history encoder,
-#              1,024 popularity extras, logQ) for 2 epochs without refit or early stop, beside
-#              torch_twotower_peer.py on the same architecture; our validation Recall@20 after the
+#   shipped  — examples/s on Gowalla with Config/gowalla.json (a history encoder, popularity extras,
+#              logQ) for 2 epochs without refit or early stop, beside torch_twotower_peer.py on the
+#              same architecture (its arguments read from that file); our validation Recall@20 after the
 #              2 epochs; our step's achieved GFLOP/s beside the sgemm GFLOP/s this machine reaches
 #              at the same shape (measured here, now), and the history encoder's GB/s.
 #   speed    — examples/s on Gowalla, ID towers d = 64, batch 2048, in-batch softmax τ 0.1, lr 0.005,
@@ -67,19 +67,29 @@ echo "== TwoTower training benchmark, $(nproc) cores, $(date -u +%Y-%m-%dT%H:%MZ
 [ -f "$WORK/ml.sqlite" ] || "$BIN" ingest --format movielens --input "$DATA/ml-100k" --store "$WORK/ml.sqlite" >/dev/null
 "$BIN" split --store "$WORK/gw.sqlite" --method validation-from --source given --name given-validation >/dev/null
 "$BIN" split --store "$WORK/ml.sqlite" --method leave-last-out >/dev/null
+sync  # the stores' writes reach the disk now, not during the first timed epoch
 
 # The shipped architecture: ours for 2 epochs (no refit, no early stop), then the peer on it.
-python3 - "$WORK/shipped.json" <<'PY'
+# The peer's arguments come from the same file, so the two always train the same architecture.
+PEER_ARGS=$(python3 - "$WORK/shipped.json" <<'PY'
 import json, sys
 c = json.load(open("Config/gowalla.json"))
+print(f"--dim {c['embedding_dimension']} --batch {c['batch_size']} --tau {c['temperature']} --lr {c['learning_rate']}"
+      f" --history {c['history_length']} --extra-negatives {c['extra_negatives']} --neg-sampling {c['negative_sampling']}"
+      + (" --logq" if c.get("logq_correction") else "") + " --mask-history")
 c.update({"epochs": 2, "patience": 100, "refit_split": ""})
 json.dump(c, open(sys.argv[1], "w"))
+with open(sys.argv[1] + ".sgemm", "w") as f:  # the logits' shape: rows × (rows + extras) × d
+    f.write(f"--rows {c['batch_size']} --columns {c['batch_size'] + c['extra_negatives']} --dimension {c['embedding_dimension']}")
 PY
+)
 /usr/bin/time -f "%P" -o "$WORK/shipped-cpu" "$BIN" train --store "$WORK/gw.sqlite" --config "$WORK/shipped.json" --out "$WORK/shipped-model" \
   | tee "$WORK/ours-shipped.txt"
-"$BIN" sgemm-rate --rows 2048 --columns 3072 --dimension 192 | tee "$WORK/sgemm.txt"
-(cd "$PEERS" && "$PY" torch_twotower_peer.py --dataset lightgcn --data "$DATA/gowalla" --dim 192 --batch 2048 --tau 0.07 --lr 0.005 \
-   --history 200 --extra-negatives 1024 --neg-sampling popularity --logq --mask-history --threads 2 --epochs 2 --eval-every 1000 \
+# shellcheck disable=SC2046
+"$BIN" sgemm-rate $(cat "$WORK/shipped.json.sgemm") | tee "$WORK/sgemm.txt"
+echo "torch_twotower_peer.py --dataset lightgcn $PEER_ARGS --threads 2 --epochs 2" > "$WORK/peer-args.txt"
+# shellcheck disable=SC2086  # PEER_ARGS is a list of words
+(cd "$PEERS" && "$PY" torch_twotower_peer.py --dataset lightgcn --data "$DATA/gowalla" $PEER_ARGS --threads 2 --epochs 2 --eval-every 1000 \
    --json "$WORK/torch-shipped.jsonl" | tee "$WORK/torch-shipped.txt")
 
 # Speed: the peer's architecture and loss, same batch, same number of epochs.
@@ -156,7 +166,7 @@ cpu = [float(c) for c in re.findall(r"CPU (\d+)%", open(f"{w}/ours-shipped.txt")
 print(f"  ours validation Recall@20 after 2 epochs {val:.4f} (bar ≥ 0.2065); CPU {open(f'{w}/shipped-cpu').read().strip()} for the whole command"
       + (f", {statistics.median(cpu):.0f}% over the epochs' training (bar ≥ 190%)" if cpu else ""))
 emit(bar="training examples/s, shipped Gowalla architecture", ours=o, peer=p, ratio=o / p, unit="examples/s", target=">= 2.0",
-     peer_name=f"PyTorch {peer_shipped['torch']} two-tower (--history 200 --extra-negatives 1024 --logq --mask-history)", validation_recall20=val)
+     peer_name=f"PyTorch {peer_shipped['torch']} two-tower ({open(f'{w}/peer-args.txt').read().strip()})", validation_recall20=val)
 rates = re.findall(r"gemm ([\d.]+) GFLOP/s, history ([\d.]+) GB/s", open(f"{w}/ours-shipped.txt").read())
 if rates:
     g, h = statistics.median(float(r[0]) for r in rates), statistics.median(float(r[1]) for r in rates)
