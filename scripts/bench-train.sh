@@ -70,6 +70,7 @@ echo "== TwoTower training benchmark, $(nproc) cores, $(date -u +%Y-%m-%dT%H:%MZ
 sync  # the stores' writes reach the disk now, not during the first timed epoch
 
 # The shipped architecture: ours for 2 epochs (no refit, no early stop), then the peer on it.
+rm -f "$WORK/torch-shipped.jsonl" "$WORK/torch-speed.jsonl"  # the peer appends; a kept --workdir must not mix runs
 # The peer's arguments come from the same file, so the two always train the same architecture.
 PEER_ARGS=$(python3 - "$WORK/shipped.json" <<'PY'
 import json, sys
