@@ -44,7 +44,7 @@ final class StepBatch: @unchecked Sendable {
     private let userSlot: Buffer<Int32>
     private var epoch: UInt32 = 0
 
-    /// The threads that walk the distinct users' histories (windows, masks, target counts), and
+    /// The threads that walk the distinct users' histories (windows and masked columns), and
     /// each one's mask columns before they are joined into `maskColumns` in slot order.
     let parts: Int
     private let partMasks: [PartMasks]
@@ -118,10 +118,10 @@ final class StepBatch: @unchecked Sendable {
             firstColumn[item] = Int32(c)
             stamp[item] = epoch
         }
-        // Windows, the columns each user masks, and target counts: a walk over every distinct
-        // user's whole history, the step's largest serial cost before, now split by slots
-        // across `parts` threads (each into its own mask buffer, joined below in slot order, so
-        // the result does not depend on the thread count).
+        // Windows and the columns each user masks: a walk over every distinct user's whole
+        // history, the largest serial cost of assembly before, now split by slots across `parts`
+        // threads (each into its own mask buffer, joined below in slot order, so the result does
+        // not depend on the thread count). Then the rows' target counts.
         let distinct = self.distinct, epoch = self.epoch
         let P = distinct >= 64 ? parts : 1
         _ = Parallel.map(parts: P) { t in
