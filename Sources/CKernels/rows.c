@@ -1,6 +1,6 @@
 // Row kernels of the training step's sparse updates: Adam on one table row and y += a·x, the two
-// loops the step runs most often on d-wide rows. `restrict` lets the compiler vectorise them;
-// an AVX-512 or AVX2+FMA build is chosen at run time.
+// loops the step runs most often on d-wide rows. axpy is vectorised by the compiler (`restrict`),
+// Adam by intrinsics (below); an AVX-512 or AVX2+FMA build is chosen at run time.
 #include "tt_kernels.h"
 #include "cpu_level.h"
 #include <math.h>
