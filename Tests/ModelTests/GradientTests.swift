@@ -75,6 +75,33 @@ struct GradientTests {
         }
     }
 
+    @Test func anIndexBuiltByRowRangesOnSeveralThreadsIsTheOneThreadIndex() {
+        // 3 lists of random contributions to a 50-row table; one index over all rows, and one
+        // from 4 uneven ranges (an empty one among them) built at once on 4 threads.
+        var rng = SplitMix64(seed: 9)
+        let sources: [Float] = (0..<64).map { _ in Float.random(in: -1...1, using: &rng) }
+        let contributions: [[(Int32, Int, Float)]] = (0..<3).map { _ in
+            (0..<Int.random(in: 20...200, using: &rng)).map { _ in
+                (Int32.random(in: 0..<50, using: &rng), 2 * Int.random(in: 0..<32, using: &rng), Float.random(in: -2...2, using: &rng))
+            }
+        }
+        func gradients(ranges: [Range<Int>]) -> [[Float]?] {
+            let table = ParameterTable(EmbeddingTable(weights: Matrix(rows: 50, cols: 2)), parts: 3)
+            return sources.withUnsafeBufferPointer { p in
+                for (l, list) in contributions.enumerated() { for (row, at, scale) in list { table.lists[l].add(row, p.baseAddress! + at, scale: scale) } }
+                table.reserveOrder()
+                _ = Parallel.map(parts: ranges.count) { t in table.index(rows: ranges[t]) }
+                return (0..<50).map { r in
+                    var out: [Float] = [0, 0]
+                    return out.withUnsafeMutableBufferPointer { table.gradient(row: r, into: $0.baseAddress!) } ? out : nil
+                }
+            }
+        }
+        let one = gradients(ranges: [0..<50]), four = gradients(ranges: [0..<7, 7..<7, 7..<31, 31..<50])
+        #expect(one.compactMap { $0 }.count > 40)
+        #expect(one.map { $0?.map(\.bitPattern) } == four.map { $0?.map(\.bitPattern) })
+    }
+
     @Test func lazyAdamFollowsItsFormulaAndTouchesOnlyGivenRows() {
         let table = ParameterTable(EmbeddingTable(weights: Matrix([[1, 1], [5, 5]])), parts: 1)
         let g: [Float] = [0.5, -2]

@@ -41,25 +41,55 @@ final class ParameterTable: @unchecked Sendable {
 
     /// Sorts the step's contributions by row (call once every list is filled).
     func index() {
-        let counts = rowStart.pointer
-        counts.update(repeating: 0, count: rows + 1)
-        var total = 0
-        for list in lists {
-            for i in 0..<list.count { counts[Int(list.rows[i]) + 1] += 1 }
-            total += list.count
-        }
-        for r in 0..<rows { counts[r + 1] += counts[r] }
+        reserveOrder()
+        index(rows: 0..<rows)
+    }
+
+    /// Grows the sorted buffer to hold every contribution of the step (call before the
+    /// `index(rows:)` calls that share it).
+    func reserveOrder() {
+        let total = lists.reduce(0) { $0 + $1.count }
         if total > order.count { order = Buffer(count: max(total, order.count * 2), repeating: ContributionList.Entry(source: nil, scale: 0)) }
+    }
+
+    /// The part of `index` for the table rows `range`: threads given disjoint ranges that cover
+    /// the table build the same index as one thread (a range's contributions land after those of
+    /// every lower row, which the call counts itself). Every list is read whole; only the range's
+    /// starts and sorted slots are written.
+    func index(rows range: Range<Int>) {
+        guard !range.isEmpty else { return }
+        // counts[r] is row r's start once indexed; this call writes only counts[range] (and the
+        // end, counts[rows], when the range is the last), so ranges never share a counter.
+        let counts = rowStart.pointer
+        let lower = range.lowerBound, upper = range.upperBound
+        (counts + lower).update(repeating: 0, count: range.count)
+        var below = 0
+        for list in lists {
+            let listRows = list.rows.pointer
+            for i in 0..<list.count {
+                let r = Int(listRows[i])
+                if r < lower { below += 1 } else if r < upper { counts[r] += 1 }
+            }
+        }
+        var next = Int32(below)
+        for r in range {
+            let c = counts[r]
+            counts[r] = next
+            next += c
+        }
+        if upper == rows { counts[rows] = next }
         // Fill with a moving cursor per row, then restore the starts.
         for list in lists {
+            let listRows = list.rows.pointer, entries = list.entries.pointer
             for i in 0..<list.count {
-                let r = Int(list.rows[i])
-                order[Int(counts[r])] = list.entries[i]
+                let r = Int(listRows[i])
+                guard r >= lower && r < upper else { continue }
+                order[Int(counts[r])] = entries[i]
                 counts[r] += 1
             }
         }
-        for r in stride(from: rows, to: 0, by: -1) { counts[r] = counts[r - 1] }
-        counts[0] = 0
+        for r in stride(from: upper - 1, to: lower, by: -1) { counts[r] = counts[r - 1] }
+        counts[lower] = Int32(below)
     }
 
     /// Row `row`'s gradient (the sum of its contributions, scaled by `scale`) into `out`;

@@ -118,10 +118,10 @@ final class StepBatch: @unchecked Sendable {
             firstColumn[item] = Int32(c)
             stamp[item] = epoch
         }
-        // Windows and the columns each user masks: a walk over every distinct user's whole
-        // history, the largest serial cost of assembly before, now split by slots across `parts`
-        // threads (each into its own mask buffer, joined below in slot order, so the result does
-        // not depend on the thread count). Then the rows' target counts.
+        // Windows, the columns each user masks and the rows' target counts: a walk over every
+        // distinct user's whole history, the largest serial cost of assembly before, now split by
+        // slots across `parts` threads (each into its own mask buffer, joined below in slot
+        // order, so the result does not depend on the thread count).
         let distinct = self.distinct, epoch = self.epoch
         let P = distinct >= 64 ? parts : 1
         _ = Parallel.map(parts: P) { t in
@@ -138,19 +138,11 @@ final class StepBatch: @unchecked Sendable {
             base += part.count
         }
         maskStart[distinct] = Int32(base)
-        for r in 0..<rows {
-            let j = Int(slotOfRow[r])
-            let history = histories[Int(users[r])]
-            let target = candidates[r]
-            var count: Int32 = 0
-            let start = Int(windowStart[j]), end = start + Int(windowLength[j])
-            for k in start..<end where history[k] == target { count += 1 }
-            targetCount[r] = count
-        }
     }
 
-    /// Slots `slots`' windows and mask columns (into `part`; `maskStart` relative to it). Reads
-    /// only what the serial part of `assemble` wrote; writes only these slots' entries.
+    /// Slots `slots`' windows and mask columns (into `part`; `maskStart` relative to it), and their
+    /// rows' target counts. Reads only what the serial part of `assemble` wrote; writes only these
+    /// slots' and their rows' entries.
     private func walkHistories(slots: Range<Int>, into part: PartMasks, histories: [[Int32]], historyLength: Int, epoch: UInt32) {
         var out = part.columns
         var masks = 0
@@ -160,6 +152,13 @@ final class StepBatch: @unchecked Sendable {
                 windowStart[j] = Int32(history.count - length)
                 windowLength[j] = Int32(length)
                 maskStart[j] = Int32(masks)
+                let window = UnsafeBufferPointer(rebasing: history[(history.count - length)...])
+                for i in Int(rowStart[j])..<Int(rowStart[j + 1]) {
+                    let r = Int(rowsOfSlot[i]), target = candidates[r]
+                    var count: Int32 = 0
+                    for item in window where item == target { count += 1 }
+                    targetCount[r] = count
+                }
                 for item in history where stamp[Int(item)] == epoch {
                     var c = firstColumn[Int(item)]
                     while c >= 0 {

@@ -246,7 +246,8 @@ final class TrainingEngine: @unchecked Sendable {
             }
         }
         let tables = self.tables
-        _ = Parallel.map(parts: T) { t in for (i, table) in tables.enumerated() where i % T == t { table.index() } }
+        for table in tables { table.reserveOrder() }
+        _ = Parallel.map(parts: T) { t in for table in tables { table.index(rows: Parallel.range(t, of: T, count: table.rows)) } }
         let norms: [Double] = settings.clipNorm > 0
             ? Parallel.map(parts: T) { t in tables.reduce(0) { $0 + $1.squaredNorm(range: Parallel.range(t, of: T, count: $1.rows)) } }
             : []
