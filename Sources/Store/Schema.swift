@@ -1,10 +1,11 @@
 /// The store's schema as an ordered list of migrations. `PRAGMA user_version` records how many
 /// have been applied; opening a store applies the missing ones in one transaction.
 ///
-/// Layout (version 4):
+/// Layout (version 5):
 /// - `users(id, raw_id)`, `items(id, raw_id, label)`: dense ids from 0 ↔ the ids in the source files.
 /// - `interactions(id, user, item, ts, weight)`: one row per event; `(user, item, ts)` is unique, so
-///   re-ingesting the same files changes nothing. `ts` is NULL for formats without time.
+///   re-ingesting the same files changes nothing. `ts` is NULL for formats without time. Indexed
+///   by that key only (version 5 dropped the index by item).
 /// - `features(id, entity, name, kind)`, `feature_tokens(id, feature, token)`: the feature catalogue
 ///   and the vocabulary of categorical and multi-hot features.
 /// - `user_features` / `item_features(entity, feature, token, value)`: token 0 with the value for a
@@ -99,6 +100,10 @@ enum Schema {
         ALTER TABLE runs ADD COLUMN pid INTEGER;
         UPDATE runs SET status = 'interrupted' WHERE finished_at IS NULL;
         """,
+        // 5: no index of interactions by item. Only per-item counts read it, and a table scan
+        // counts them; every insert paid for it, and the daemon's merges of online events
+        // rewrote most of its pages each time (events land on items all over the catalogue).
+        "DROP INDEX IF EXISTS interactions_item;",
     ]
 
     /// Items by feature token (the table's key columns ride along, so it covers the lookup).
