@@ -82,15 +82,64 @@ public enum OnlineInputs {
 
     /// A user as the store holds them now: current features and the latest `history_length`
     /// items over all their interactions; and whether the store has any feature value for them.
-    public static func user(store: InteractionStore, model: TwoTowerModel, dense: Int) throws -> (batch: TowerBatch, hasFeatures: Bool) {
-        let history = model.historyLength > 0 ? try store.recentItems(of: dense, limit: model.historyLength).map(Int32.init) : []
+    /// `pending` are events accepted for the user but not yet in the store (oldest first), and
+    /// `dense` is nil for a user only they know.
+    public static func user(store: InteractionStore, model: TwoTowerModel, dense: Int?,
+                            pending: [(item: Int, timestamp: Int64)] = []) throws -> (batch: TowerBatch, hasFeatures: Bool) {
+        var history: [Int32] = []
+        if model.historyLength > 0 {
+            if pending.isEmpty, let dense {
+                history = try store.recentItems(of: dense, limit: model.historyLength).map(Int32.init)
+            } else {
+                let stored = try dense.map { try store.recentInteractions(of: $0, limit: model.historyLength + pending.count) } ?? []
+                history = Self.history(stored: stored, pending: pending, limit: model.historyLength).map(Int32.init)
+            }
+        }
+        guard let dense else {
+            // No stored features: encoded as a stored user without any value is.
+            let none = encode([], spec: model.architecture.user)
+            return (TowerBatch(ids: [-1], tokens: [none.tokens], numeric: none.numeric, histories: [history]), false)
+        }
         let features = try storedFeatures(store: store, entity: .user, dense: dense, spec: model.architecture.user)
         return (TowerBatch(ids: [Int32(dense)], tokens: [features.tokens], numeric: features.numeric, histories: [history]), features.values > 0)
     }
 
-    /// A stored user's embedding as the daemon computes it (`TwoTowerModel.userVector`'s rule).
-    public static func userVector(store: InteractionStore, model: TwoTowerModel, dense: Int) throws -> [Float] {
-        let (batch, hasFeatures) = try user(store: store, model: model, dense: dense)
+    /// A user's latest `limit` items, oldest first, from their stored interactions (newest
+    /// first, as `recentInteractions` reads them) and their pending events (oldest first), in
+    /// the store's order: by time, and among equal times the later-written last, pending events
+    /// being written after every stored row. A pending event the store already holds (same item
+    /// and time: merged while the request ran, or a repeat of a stored interaction), or a repeat
+    /// of an earlier pending one, counts once.
+    /// The store was read `limit + pending.count` rows deep, so a stored copy of a pending event
+    /// that would rank among the latest `limit` is always among the rows read.
+    public static func history(stored: [(item: Int, timestamp: Int64?)], pending: [(item: Int, timestamp: Int64)], limit: Int) -> [Int] {
+        struct Key: Hashable { var item: Int; var timestamp: Int64? }
+        // A repeated event is one interaction in the store too (its first row, weight replaced).
+        var known = Set(stored.map { Key(item: $0.item, timestamp: $0.timestamp) })
+        var fresh: [(item: Int, timestamp: Int64, order: Int)] = []
+        for (n, e) in pending.enumerated() where known.insert(Key(item: e.item, timestamp: e.timestamp)).inserted {
+            fresh.append((e.item, e.timestamp, n))
+        }
+        // Newest first: pending by time then by arrival, merged with the stored rows (already
+        // newest first); on equal times a pending event ranks first.
+        fresh.sort { ($0.timestamp, $0.order) > ($1.timestamp, $1.order) }
+        var out: [Int] = []
+        var s = 0, p = 0
+        while out.count < limit && (s < stored.count || p < fresh.count) {
+            let takePending: Bool
+            if p == fresh.count { takePending = false } else if s == stored.count { takePending = true } else {
+                takePending = fresh[p].timestamp >= (stored[s].timestamp ?? Int64.min)
+            }
+            if takePending { out.append(fresh[p].item); p += 1 } else { out.append(stored[s].item); s += 1 }
+        }
+        return out.reversed()
+    }
+
+    /// A stored user's embedding as the daemon computes it (`TwoTowerModel.userVector`'s rule),
+    /// with their pending events (see `user`).
+    public static func userVector(store: InteractionStore, model: TwoTowerModel, dense: Int?,
+                                  pending: [(item: Int, timestamp: Int64)] = []) throws -> [Float] {
+        let (batch, hasFeatures) = try user(store: store, model: model, dense: dense, pending: pending)
         return try model.userVector(batch, hasFeatures: hasFeatures)
     }
 }

@@ -6,13 +6,16 @@ import ServiceLifecycle
 import Store
 
 /// The single writer of online events: requests queue their batches (bounded: a full queue
-/// answers 503 at once), one thread takes every batch waiting and writes them in one
-/// transaction on its own store connection (group commit), and each request resumes after that
-/// commit, so an acknowledged batch is on disk (`synchronous = FULL`). A batch naming an unknown
-/// item fails alone; the others of its group still land.
+/// answers 503 at once), one thread takes every batch waiting and appends them to the store's
+/// event log in one transaction (group commit), and each request resumes after that commit, so
+/// an acknowledged batch is on disk (`synchronous = FULL`). A batch naming an unknown item fails
+/// alone; the others of its group still land. Accepted events are visible at once through
+/// `pending`; a second thread merges them into the store's interactions in large batches (every
+/// `mergeEvents` events or `mergeInterval`), and a log left by a daemon that stopped before
+/// merging is merged when the next one starts.
 ///
 /// As a `Service` of the daemon's group it stops after the HTTP server: batches already queued
-/// are committed before it ends.
+/// are committed and everything pending is merged before it ends.
 public final class EventWriter: Service, @unchecked Sendable {
     /// Most events one request may carry.
     public static let maxBatch = 1_000
@@ -20,25 +23,55 @@ public final class EventWriter: Service, @unchecked Sendable {
     public let queueLimit: Int
     /// Most events one transaction takes (the rest wait for the next).
     public let maxGroup: Int
+    /// A merge starts once this many events are pending…
+    public let mergeEvents: Int
+    /// …or when the oldest pending event has waited this long.
+    public let mergeInterval: Duration
+    /// Accepted events not yet in the store: readers add them to what the store says.
+    let pending = PendingEvents()
     private typealias Batch = (events: [NewEvent], arrived: ContinuousClock.Instant, resume: (Result<AppendedEvents, Error>) -> Void)
+    /// Lookups (items, users, interactions) for the writer thread.
     private let store: InteractionStore
+    /// The merge thread's connection.
+    private let mergeStore: InteractionStore
+    /// The log the writer thread appends to.
+    private var log: EventLog
+    /// The id of the next event appended (runs on across logs).
+    private var nextID: Int64 = 1
     private let metrics: ServingMetrics
+    /// Guards the queue, the hand-over of logs between the two threads, and the flags below.
     private let condition = NSCondition()
-    private var pending: [Batch] = []
+    private var pendingBatches: [Batch] = []
     private var stopped = false
     private var finished = false
+    private var oldestPending: ContinuousClock.Instant?
+    /// A fresh log the merge thread made, for the writer to switch to between two commits…
+    private var nextLog: EventLog?
+    /// …and the log it switched from, with the last id in it, for the merge thread to merge.
+    private var sealed: (log: EventLog, through: Int64)?
+    private let mergeCondition = NSCondition()
+    private var mergeFinished = false
 
-    public init(storePath: String, queueLimit: Int = 1_024, maxGroup: Int = 20_000, metrics: ServingMetrics) throws {
-        // A large page cache: inserts land all over the interactions table's indexes, and pages
-        // read from the file system cost a system call each.
-        store = try InteractionStore(path: storePath, create: false, cacheMiB: 256)
-        try store.makeCommitsDurable()
+    public init(storePath: String, queueLimit: Int = 1_024, maxGroup: Int = 20_000, mergeEvents: Int = 50_000,
+                mergeInterval: Duration = .seconds(5), metrics: ServingMetrics) throws {
+        store = try InteractionStore(path: storePath, create: false, cacheMiB: 64)
+        let mergeStore = try InteractionStore(path: storePath, create: false, cacheMiB: 256)
+        try mergeStore.makeCommitsDurable()
+        self.mergeStore = mergeStore
+        // What a daemon that stopped before merging left in its log goes into the store first.
+        _ = try EventLog.recoverAbandoned(storePath: storePath) { events in _ = try Self.merge(events, into: mergeStore) }
+        log = try EventLog(storePath: storePath)
         self.queueLimit = max(queueLimit, 1)
         self.maxGroup = max(maxGroup, 1)
+        self.mergeEvents = max(mergeEvents, 1)
+        self.mergeInterval = mergeInterval
         self.metrics = metrics
         let thread = Thread { self.work() }
         thread.name = "twotower-events"
         thread.start()
+        let merger = Thread { self.mergeLoop() }
+        merger.name = "twotower-merge"
+        merger.start()
     }
 
     /// Queues one batch and returns once it is committed.
@@ -49,11 +82,11 @@ public final class EventWriter: Service, @unchecked Sendable {
             condition.lock()
             defer { condition.unlock() }
             guard !stopped else { return continuation.resume(throwing: APIError.draining) }
-            guard pending.count < queueLimit else {
+            guard pendingBatches.count < queueLimit else {
                 metrics.queueRejections.increment()
                 return continuation.resume(throwing: APIError.overloaded)
             }
-            pending.append((events, .now, { continuation.resume(with: $0) }))
+            pendingBatches.append((events, .now, { continuation.resume(with: $0) }))
             condition.signal()
         }
     }
@@ -67,42 +100,100 @@ public final class EventWriter: Service, @unchecked Sendable {
         #endif
         while true {
             condition.lock()
-            while pending.isEmpty && !stopped { condition.wait() }
-            if pending.isEmpty && stopped {
+            while pendingBatches.isEmpty && !stopped && nextLog == nil { condition.wait() }
+            if let fresh = nextLog {
+                // Between two commits: everything before this point is in the sealed log, which
+                // the merge thread takes over; the writer never waits for a merge.
+                sealed = (log, nextID - 1)
+                log = fresh
+                nextLog = nil
+                condition.broadcast()
+            }
+            if pendingBatches.isEmpty && stopped {
                 finished = true
                 condition.broadcast()
                 condition.unlock()
                 return
             }
             var take = 0, events = 0
-            while take < pending.count && (take == 0 || events + pending[take].events.count <= maxGroup) {
-                events += pending[take].events.count
+            while take < pendingBatches.count && (take == 0 || events + pendingBatches[take].events.count <= maxGroup) {
+                events += pendingBatches[take].events.count
                 take += 1
             }
-            let group = Array(pending.prefix(take))
-            pending.removeFirst(take)
+            let group = Array(pendingBatches.prefix(take))
+            pendingBatches.removeFirst(take)
             condition.unlock()
-            commit(group)
+            if !group.isEmpty { commit(group) }
         }
     }
 
+    /// Checks each batch (its items known), appends the accepted ones to the log in one
+    /// transaction, makes them pending, and resumes every request.
     private func commit(_ group: [Batch]) {
         let start = ContinuousClock.now
         for batch in group { metrics.eventQueueWait.record(start - batch.arrived) }
         var results = [Result<AppendedEvents, Error>](repeating: .failure(APIError.draining), count: group.count)
-        do {
-            try store.write {
-                let appender = try EventAppender(store: store)
-                for (n, batch) in group.enumerated() {
-                    do {
-                        results[n] = .success(try appender.append(batch.events))
-                    } catch let error as UnknownEventItem {
-                        results[n] = .failure(error)
+        var rows: [(user: String, item: Int, timestamp: Int64, weight: Double?)] = []
+        // Users and (user, item, time) keys accepted earlier in this group.
+        var groupUsers = Set<String>()
+        var groupKeys = Set<EventKey>()
+        for (n, batch) in group.enumerated() {
+            do {
+                var dense: [Int] = []
+                for (i, event) in batch.events.enumerated() {
+                    if let known = knownItems[event.item] {
+                        dense.append(known)
+                    } else if let found = try store.denseID(of: .item, raw: event.item) {
+                        remember(&knownItems, event.item, found)
+                        dense.append(found)
+                    } else {
+                        throw UnknownEventItem(index: i, item: event.item)
                     }
                 }
+                var result = AppendedEvents()
+                for (event, item) in zip(batch.events, dense) {
+                    // Pending first, then the store: a merge commits before it drops from pending.
+                    let key = EventKey(user: event.user, item: item, timestamp: event.timestamp)
+                    let duplicate = groupKeys.contains(key)
+                        || pending.contains(user: event.user, item: item, timestamp: event.timestamp)
+                    let userPending = groupUsers.contains(event.user) || pending.hasEvents(of: event.user)
+                    let stored: Int?
+                    if let known = knownUsers[event.user] { stored = known } else {
+                        stored = try store.denseID(of: .user, raw: event.user)
+                        if let stored { remember(&knownUsers, event.user, stored) }
+                    }
+                    if !userPending && stored == nil { result.newUsers += 1 }
+                    let inStore = try stored.map { try store.hasInteraction(user: $0, item: item, timestamp: event.timestamp) } ?? false
+                    if duplicate || inStore {
+                        result.duplicates += 1
+                    } else {
+                        result.added += 1
+                    }
+                    groupUsers.insert(event.user)
+                    groupKeys.insert(key)
+                    rows.append((event.user, item, event.timestamp, event.weight))
+                }
+                results[n] = .success(result)
+            } catch {
+                results[n] = .failure(error)
+            }
+        }
+        do {
+            if !rows.isEmpty {
+                let logged = try log.append(rows, firstID: nextID)
+                nextID += Int64(logged.count)
+                pending.add(logged)
+                condition.lock()
+                if oldestPending == nil { oldestPending = start }
+                // Under the lock, as after a merge: the later of the two sees both changes.
+                metrics.eventsPending.set(to: Double(pending.count))
+                condition.unlock()
+                mergeCondition.lock()
+                mergeCondition.signal()
+                mergeCondition.unlock()
             }
         } catch {
-            // The transaction rolled back: none of the group landed.
+            // The log's transaction rolled back: none of the group landed.
             for n in results.indices { results[n] = .failure(error) }
         }
         var added = 0
@@ -111,6 +202,123 @@ public final class EventWriter: Service, @unchecked Sendable {
         metrics.eventCommits.increment()
         metrics.eventCommitDuration.record(.now - start)
         for (batch, result) in zip(group, results) { batch.resume(result) }
+    }
+
+    /// Raw → dense ids the writer has looked up (only ids the store has: an id, once given,
+    /// never changes, while a miss may become a hit at the next merge or item upsert). Bounded:
+    /// emptied when full.
+    private var knownItems: [String: Int] = [:]
+    private var knownUsers: [String: Int] = [:]
+    private static let knownLimit = 2_000_000
+
+    private func remember(_ map: inout [String: Int], _ raw: String, _ dense: Int) {
+        if map.count >= Self.knownLimit { map.removeAll(keepingCapacity: true) }
+        map[raw] = dense
+    }
+
+    private struct EventKey: Hashable {
+        var user: String
+        var item: Int
+        var timestamp: Int64
+    }
+
+    /// The merge thread: waits until enough events are pending (or the oldest is old enough, or
+    /// the writer has stopped), hands the writer a fresh log and takes the one it was writing,
+    /// merges that log's events into the store, drops them from `pending`, and deletes the log.
+    private func mergeLoop() {
+        // Behind everything else when the cores are busy: a merge is background work, and what
+        // it delays is only when offline readers of the store see the events.
+        #if canImport(Glibc)
+        _ = setpriority(__priority_which_t(PRIO_PROCESS.rawValue), 0, 10)
+        #endif
+        while true {
+            let stopping = waitForWork()
+            var batch: [LoggedEvent] = []
+            var merged: EventLog?
+            if stopping {
+                // The writer has ended: its log is this thread's now.
+                batch = pending.oldest(Int.max)
+                merged = log
+            } else if let fresh = try? EventLog(storePath: mergeStore.path) {
+                condition.lock()
+                nextLog = fresh
+                condition.broadcast()
+                while sealed == nil && !finished { condition.wait() }
+                let taken = sealed
+                sealed = nil
+                if taken == nil, let unused = nextLog {
+                    // The writer stopped before switching: the fresh log is not needed.
+                    nextLog = nil
+                    unused.remove()
+                }
+                condition.unlock()
+                if let taken {
+                    batch = pending.oldest(through: taken.through)
+                    merged = taken.log
+                }
+            } else {
+                Thread.sleep(forTimeInterval: 0.5)  // cannot create a log now; try again
+            }
+            var failed = false
+            if let last = batch.last {
+                let start = ContinuousClock.now
+                do {
+                    metrics.eventsMerged.increment(by: Int64(try merge(batch)))
+                    pending.drop(through: last.id)
+                } catch {
+                    failed = true
+                }
+                metrics.eventMergeDuration.record(.now - start)
+            }
+            if failed {
+                // The merge rolled back: its events stay pending and in their log, which stays on
+                // disk for the next daemon on this store to merge (it is not removed).
+                if let merged { abandoned.append(merged) }
+            } else {
+                merged?.remove()
+                // A final merge took the events of earlier failed merges too.
+                if stopping { abandoned.forEach { $0.remove() } }
+            }
+            condition.lock()
+            oldestPending = pending.count > 0 ? .now : nil
+            metrics.eventsPending.set(to: Double(pending.count))
+            condition.unlock()
+            if stopping {
+                mergeCondition.lock()
+                mergeFinished = true
+                mergeCondition.broadcast()
+                mergeCondition.unlock()
+                return
+            }
+            if failed { Thread.sleep(forTimeInterval: 0.5) }
+        }
+    }
+
+    /// Logs whose merge failed: kept open (and so locked) while this daemon runs, left on disk.
+    private var abandoned: [EventLog] = []
+
+    /// Waits until a merge is due; returns true once the writer has ended.
+    private func waitForWork() -> Bool {
+        mergeCondition.lock()
+        defer { mergeCondition.unlock() }
+        while true {
+            condition.lock()
+            let stopping = finished
+            let oldest = oldestPending
+            condition.unlock()
+            if stopping { return true }
+            let count = pending.count
+            if count >= mergeEvents { return false }
+            if count > 0, let oldest, ContinuousClock.now - oldest >= mergeInterval { return false }
+            let wait = oldest.map { max(mergeInterval - (ContinuousClock.now - $0), .milliseconds(1)) } ?? mergeInterval
+            _ = mergeCondition.wait(until: Date().addingTimeInterval(Double(wait.components.seconds) + Double(wait.components.attoseconds) * 1e-18))
+        }
+    }
+
+    private func merge(_ events: [LoggedEvent]) throws -> Int { try Self.merge(events, into: mergeStore) }
+
+    private static func merge(_ events: [LoggedEvent], into store: InteractionStore) throws -> Int {
+        try store.write { try EventAppender(store: store).merge(events) }
     }
 
     /// The service: waits for the group's graceful shutdown, then commits what is queued and ends.
@@ -124,12 +332,18 @@ public final class EventWriter: Service, @unchecked Sendable {
         }
     }
 
-    /// Refuses new batches, commits the queued ones, and returns when the writer thread has ended.
+    /// Refuses new batches, commits the queued ones, merges everything pending into the store,
+    /// and returns when both threads have ended.
     public func stop() {
         condition.lock()
+        guard !finished else { return condition.unlock() }
         stopped = true
         condition.broadcast()
         while !finished { condition.wait() }
         condition.unlock()
+        mergeCondition.lock()
+        mergeCondition.signal()
+        while !mergeFinished { mergeCondition.wait() }
+        mergeCondition.unlock()
     }
 }

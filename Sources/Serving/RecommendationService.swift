@@ -27,7 +27,8 @@ public final class RecommendationService: Sendable {
         state = Mutex(snapshot)
         stores = try StorePool(path: options.storePath)
         pool = WorkerPool(threads: options.workerThreads, queueLimit: options.queueLimit)
-        events = try EventWriter(storePath: options.storePath, queueLimit: options.eventsQueueLimit, metrics: metrics)
+        events = try EventWriter(storePath: options.storePath, queueLimit: options.eventsQueueLimit, mergeEvents: options.eventsMergeEvents,
+                                 mergeInterval: options.eventsMergeInterval, metrics: metrics)
         metrics.served(model: snapshot.modelVersion, index: snapshot.indexVersion)
     }
 
@@ -37,8 +38,8 @@ public final class RecommendationService: Sendable {
     /// Runs `body` on a worker with `snapshot` and a store connection.
     func perform<T: Sendable>(_ snapshot: ServingSnapshot, _ body: @escaping @Sendable (Recommender) throws -> T) async throws -> T {
         do {
-            return try await pool.run(deadline: .now + options.requestTimeout) { [stores, itemNames] in
-                try stores.with { try body(Recommender(snapshot: snapshot, store: $0, itemNames: itemNames)) }
+            return try await pool.run(deadline: .now + options.requestTimeout) { [stores, itemNames, events] in
+                try stores.with { try body(Recommender(snapshot: snapshot, store: $0, itemNames: itemNames, pending: events.pending)) }
             }
         } catch let error as APIError where error.status == .serviceUnavailable {
             metrics.queueRejections.increment()

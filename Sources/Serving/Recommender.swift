@@ -44,36 +44,53 @@ struct Recommender {
     let snapshot: ServingSnapshot
     let store: InteractionStore
     let itemNames: ItemNames
+    /// Events accepted but not yet in the store.
+    let pending: PendingEvents
 
     var model: TwoTowerModel { snapshot.model }
 
     // MARK: Queries
 
     func recommend(user raw: String, options: QueryOptions) throws -> [ScoredItem] {
-        let dense = try user(raw)
-        let vector = try userVector(dense)
-        let seen = options.excludeSeen ? Set(try store.interactedItems(of: dense).map(Int64.init)) : []
+        let (dense, recent) = try user(raw)
+        let vector = try userVector(dense, pending: recent)
+        var seen = Set<Int64>()
+        if options.excludeSeen {
+            if let dense { seen = Set(try store.interactedItems(of: dense).map(Int64.init)) }
+            for e in recent { seen.insert(Int64(e.item)) }
+        }
         return try search(vector, options: options, exclude: seen)
     }
 
-    /// A stored user's embedding, as the recommendations route computes it.
-    func userVector(_ dense: Int) throws -> [Float] { try Self.userVector(store: store, model: model, dense: dense) }
-
-    /// A stored user's embedding with the daemon's error for a user the model cannot embed (409
-    /// `cold_user`); the router embeds its users the same way.
-    static func userVector(store: InteractionStore, model: TwoTowerModel, dense: Int) throws -> [Float] {
+    /// A user's embedding as the recommendations route computes it (stored features and
+    /// history, and the events accepted but not yet merged into the store), with the daemon's
+    /// error for a user the model cannot embed (409 `cold_user`); the router embeds its users
+    /// the same way.
+    static func userVector(store: InteractionStore, model: TwoTowerModel, dense: Int?,
+                           pending: [PendingEvents.Event] = []) throws -> [Float] {
         do {
-            return try OnlineInputs.userVector(store: store, model: model, dense: dense)
+            return try OnlineInputs.userVector(store: store, model: model, dense: dense, pending: pending.map { ($0.item, $0.timestamp) })
         } catch let error as ColdEntityError {
             throw APIError(.conflict, code: "cold_user", "\(error)", field: "id")
         }
     }
 
-    func userEmbedding(user raw: String) throws -> [Float] { try userVector(try user(raw)) }
+    private func userVector(_ dense: Int?, pending: [PendingEvents.Event]) throws -> [Float] {
+        try Self.userVector(store: store, model: model, dense: dense, pending: pending)
+    }
 
-    private func user(_ raw: String) throws -> Int {
-        guard let dense = try store.denseID(of: .user, raw: raw) else { throw APIError.notFound("unknown user '\(raw)'", field: "id") }
-        return dense
+    func userEmbedding(user raw: String) throws -> [Float] {
+        let (dense, recent) = try user(raw)
+        return try userVector(dense, pending: recent)
+    }
+
+    /// The user's dense id (nil for a user known only from pending events) and pending events,
+    /// read in that order: pending first, then the store (a merge commits before it drops).
+    private func user(_ raw: String) throws -> (dense: Int?, pending: [PendingEvents.Event]) {
+        let recent = pending.events(of: raw)
+        let dense = try store.denseID(of: .user, raw: raw)
+        if dense == nil && recent.isEmpty { throw APIError.notFound("unknown user '\(raw)'", field: "id") }
+        return (dense, recent)
     }
 
     func recommend(features: [String: FeatureInput], recentItems: [String], options: QueryOptions) throws -> [ScoredItem] {

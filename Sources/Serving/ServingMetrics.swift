@@ -13,9 +13,13 @@ public final class ServingMetrics: Sendable {
     let eventCommits: Counter
     /// From a batch's arrival at the event writer to the start of the transaction that takes it.
     let eventQueueWait: DurationHistogram
-    /// One group commit: the inserts, then COMMIT with its fsync (and SQLite's automatic
-    /// checkpoint when the log has grown past its threshold).
+    /// One group commit to the event log: the appends, then COMMIT with its fsync.
     let eventCommitDuration: DurationHistogram
+    /// One merge of logged events into the store's interactions.
+    let eventMergeDuration: DurationHistogram
+    let eventsMerged: Counter
+    /// Accepted events not yet merged into the store.
+    let eventsPending: Gauge
     let partialAnswers: Counter
     private let versions = Mutex<(model: Gauge?, index: Gauge?)>((nil, nil))
     static let buckets: [Duration] = [0.0005, 0.001, 0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1].map { .milliseconds($0 * 1000) }
@@ -31,7 +35,11 @@ public final class ServingMetrics: Sendable {
         reloads = registry.makeCounter(descriptor: .init(namespace: "twotower", metricName: "reloads", unitName: "total",
                                                          helpText: "Successful hot reloads"), labels: [])
         eventsAdded = registry.makeCounter(descriptor: .init(namespace: "twotower", metricName: "events_added", unitName: "total",
-                                                             helpText: "Online events written to the store as new interactions"), labels: [])
+                                                             helpText: "Online events accepted as new interactions (durable in the event log)"), labels: [])
+        eventsPending = registry.makeGauge(descriptor: .init(namespace: "twotower", metricName: "events_pending", unitName: "",
+                                                             helpText: "Accepted events not yet merged into the store (they are in the event log)"), labels: [])
+        eventsMerged = registry.makeCounter(descriptor: .init(namespace: "twotower", metricName: "events_merged", unitName: "total",
+                                                              helpText: "Logged events merged into the store's interactions"), labels: [])
         partialAnswers = registry.makeCounter(descriptor: .init(namespace: "twotower", metricName: "partial_answers", unitName: "total",
                                                                 helpText: "Router answers missing at least one shard (down, failing or past the deadline)"), labels: [])
         eventCommits = registry.makeCounter(descriptor: .init(namespace: "twotower", metricName: "event_commits", unitName: "total",
@@ -40,8 +48,11 @@ public final class ServingMetrics: Sendable {
                                                                           helpText: "Time an event batch waits for the writer's next transaction"),
                                                         labels: [], buckets: Self.fineBuckets)
         eventCommitDuration = registry.makeDurationHistogram(descriptor: .init(namespace: "twotower", metricName: "event_commit_duration", unitName: "seconds",
-                                                                               helpText: "One group commit of the event writer, inserts and fsync"),
+                                                                               helpText: "One group commit of the event writer to the event log, appends and fsync"),
                                                              labels: [], buckets: Self.fineBuckets)
+        eventMergeDuration = registry.makeDurationHistogram(descriptor: .init(namespace: "twotower", metricName: "event_merge_duration", unitName: "seconds",
+                                                                              helpText: "One merge of logged events into the store"),
+                                                            labels: [], buckets: Self.buckets + [.seconds(2.5), .seconds(10)])
     }
 
     func record(route: String, method: String, status: Int, seconds: Double) {

@@ -30,6 +30,10 @@ public struct ServingOptions: Sendable {
     public var eventsTokenEnv = "TWOTOWER_EVENTS_TOKEN"
     /// Most event batches waiting for the writer before the route answers 503.
     public var eventsQueueLimit = 1_024
+    /// A merge of accepted events into the store starts at this many pending events…
+    public var eventsMergeEvents = 50_000
+    /// …or when the oldest pending event has waited this long.
+    public var eventsMergeInterval = Duration.seconds(5)
 
     public init(storePath: String, modelPath: String, indexPath: String) {
         self.storePath = storePath
@@ -75,5 +79,7 @@ public struct ServingOptions: Sendable {
         eventsTokenEnv = c.eventsTokenEnv
         eventsToken = environment[c.eventsTokenEnv].flatMap { $0.isEmpty ? nil : $0 }
         eventsQueueLimit = c.eventsQueueLimit
+        eventsMergeEvents = c.eventsMergeEvents
+        eventsMergeInterval = .milliseconds(c.eventsMergeMs)
     }
 }

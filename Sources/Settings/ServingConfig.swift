@@ -23,6 +23,12 @@ public struct ServingConfig: DefaultedConfig, Sendable, Equatable {
     public var eventsTokenEnv = "TWOTOWER_EVENTS_TOKEN"
     /// Most event batches waiting for the store's writer before `POST /v1/events` answers 503.
     public var eventsQueueLimit = 1_024
+    /// Accepted events go to the event log at once and into the store's interactions in merges:
+    /// one starts once this many events are pending, or once the oldest has waited
+    /// `events_merge_ms`. Larger merges cost less per event; until merged, events are in the
+    /// daemon's memory and its log (offline commands see them after the merge).
+    public var eventsMergeEvents = 50_000
+    public var eventsMergeMs = 5_000
     /// What the daemon serves: the store, the model directory and the index directory.
     public var store = "Data/generated/store.sqlite"
     public var model = "Data/generated/model"
@@ -41,6 +47,8 @@ public struct ServingConfig: DefaultedConfig, Sendable, Equatable {
         try check(queueLimit >= 1, "queue_limit", queueLimit, "≥ 1")
         try check(requestTimeoutMs >= 1, "request_timeout_ms", requestTimeoutMs, "≥ 1")
         try check(eventsQueueLimit >= 1, "events_queue_limit", eventsQueueLimit, "≥ 1")
+        try check(eventsMergeEvents >= 1, "events_merge_events", eventsMergeEvents, "≥ 1")
+        try check(eventsMergeMs >= 1, "events_merge_ms", eventsMergeMs, "≥ 1")
         try check(idleTimeoutMs >= 0, "idle_timeout_ms", idleTimeoutMs, "≥ 0 (0: never)")
     }
 }

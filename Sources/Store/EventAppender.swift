@@ -35,55 +35,54 @@ public struct UnknownEventItem: Error, CustomStringConvertible, Equatable {
     public var index: Int
     public var item: String
 
+    public init(index: Int, item: String) {
+        self.index = index
+        self.item = item
+    }
+
     public var description: String { "events[\(index)]: unknown item '\(item)' (items are added with PUT /v1/items/{id})" }
 }
 
-/// Appends batches of online events inside one write transaction of the caller (group commit:
-/// many batches, one commit). Each batch is all-or-nothing: its items are all looked up before
-/// any of its rows is written, so a batch naming an unknown item writes nothing and the others
-/// in the same transaction are unaffected. Unknown users are created. Built for one
+/// Writes events from the event log into the store, inside one write transaction of the
+/// caller: the daemon's merges and the recovery of a log left by a stopped daemon. Built for one
 /// transaction: it caches the store's next ids, which other connections may move between
 /// transactions.
 public final class EventAppender {
-    private let store: InteractionStore
     private let writer: StoreWriter
-    private var items: [String: Int] = [:]
 
     public init(store: InteractionStore) throws {
-        self.store = store
         writer = try StoreWriter(store: store)
     }
+}
 
-    /// Writes one batch, or throws `UnknownEventItem` having written nothing.
-    public func append(_ events: [NewEvent]) throws -> AppendedEvents {
-        var dense: [Int] = []
-        dense.reserveCapacity(events.count)
-        for (n, event) in events.enumerated() {
-            if let known = items[event.item] {
-                dense.append(known)
-            } else if let found = try store.denseID(of: .item, raw: event.item) {
-                items[event.item] = found
-                dense.append(found)
-            } else {
-                throw UnknownEventItem(index: n, item: event.item)
-            }
+extension EventAppender {
+    /// Writes logged events into the store (inside the caller's transaction), creating their
+    /// users; returns how many were new interactions. The events are written user by user
+    /// (stable, so one user's events keep their log order and their ids the same relative
+    /// order), which keeps the inserts into the per-user index together. Idempotent: an event
+    /// the store already holds only has its weight set again, so merging a log twice (after a
+    /// crash before the log was dropped) changes nothing.
+    public func merge(_ events: [LoggedEvent]) throws -> Int {
+        var rows: [(user: Int, event: LoggedEvent)] = []
+        rows.reserveCapacity(events.count)
+        for event in events { rows.append((try writer.id(of: .user, raw: event.user), event)) }
+        let order = rows.indices.sorted { (rows[$0].user, $0) < (rows[$1].user, $1) }
+        var added = 0
+        for n in order {
+            let (user, e) = rows[n]
+            if try writer.recordInteraction(user: user, item: e.item, timestamp: e.timestamp, weight: e.weight).new { added += 1 }
         }
-        var result = AppendedEvents()
-        let usersBefore = writer.created[.user]!
-        for (event, item) in zip(events, dense) {
-            let user = try writer.id(of: .user, raw: event.user)
-            if try writer.recordInteraction(user: user, item: item, timestamp: event.timestamp, weight: event.weight).new {
-                result.added += 1
-            } else {
-                result.duplicates += 1
-            }
-        }
-        result.newUsers = writer.created[.user]! - usersBefore
-        return result
+        return added
     }
 }
 
 extension InteractionStore {
+    /// Whether the store holds the interaction (user, item, time).
+    public func hasInteraction(user: Int, item: Int, timestamp: Int64?) throws -> Bool {
+        try connection.cached("SELECT 1 FROM interactions WHERE user = ? AND item = ? AND coalesce(ts, '') = coalesce(?, '')")
+            .first([.integer(Int64(user)), .integer(Int64(item)), timestamp.map { .integer($0) } ?? .null]) { _ in true } ?? false
+    }
+
     /// Commits on this connection wait for the disk (`PRAGMA synchronous = FULL`): a commit that
     /// returned survives a power cut, not only a killed process. For writers that acknowledge
     /// each commit to a client.

@@ -42,6 +42,15 @@ extension InteractionStore {
         }
     }
 
+    /// A user's most recent interactions (any split), newest first, with their times: what the
+    /// daemon merges its not-yet-merged events into.
+    public func recentInteractions(of user: Int, limit: Int) throws -> [(item: Int, timestamp: Int64?)] {
+        var rows: [(Int, Int64?)] = []
+        try connection.cached("SELECT item, ts FROM interactions WHERE user = ? ORDER BY ts DESC, id DESC LIMIT ?")
+            .query(.integer(Int64(user)), .integer(Int64(limit))) { rows.append(($0.int(0), $0.isNull(1) ? nil : $0.int64(1))) }
+        return rows
+    }
+
     /// A user's most recent items over all their interactions (any split), oldest first.
     public func recentItems(of user: Int, limit: Int) throws -> [Int] {
         var items: [Int] = []
