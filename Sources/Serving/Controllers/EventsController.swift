@@ -2,9 +2,10 @@ import Foundation
 import Hummingbird
 import Store
 
-/// `POST /v1/events`: interactions arriving online, appended to the store by the event writer
-/// (group commit) and answered once committed. The next recommendation request for those users
-/// sees them: the history encoder reads the store's latest items and `exclude_seen` their items.
+/// `POST /v1/events`: interactions arriving online, committed to the daemon's event log by the
+/// event writer (group commit) and answered once committed. The next recommendation request for
+/// those users sees them: the history encoder and `exclude_seen` add the writer's pending events
+/// to what the store holds.
 struct EventsController {
     let service: RecommendationService
 
