@@ -137,6 +137,11 @@ public final class EventWriter: Service, @unchecked Sendable {
         // Users and (user, item, time) keys accepted earlier in this group.
         var groupUsers = Set<String>()
         var groupKeys = Set<EventKey>()
+        // Pending first, then the store (a merge commits before it drops from pending), and the
+        // store's lookups in one read transaction: one snapshot and one file lock for the group,
+        // where each lookup on its own took and released SQLite's lock (two fcntl calls).
+        let seenPending = group.map { batch in batch.events.map { pending.events(of: $0.user) } }
+        do { try store.read {
         for (n, batch) in group.enumerated() {
             do {
                 var dense: [Int] = []
@@ -151,12 +156,12 @@ public final class EventWriter: Service, @unchecked Sendable {
                     }
                 }
                 var result = AppendedEvents()
-                for (event, item) in zip(batch.events, dense) {
-                    // Pending first, then the store: a merge commits before it drops from pending.
+                for (i, (event, item)) in zip(batch.events, dense).enumerated() {
                     let key = EventKey(user: event.user, item: item, timestamp: event.timestamp)
+                    let before = seenPending[n][i]
                     let duplicate = groupKeys.contains(key)
-                        || pending.contains(user: event.user, item: item, timestamp: event.timestamp)
-                    let userPending = groupUsers.contains(event.user) || pending.hasEvents(of: event.user)
+                        || before.contains { $0.item == item && $0.timestamp == event.timestamp }
+                    let userPending = groupUsers.contains(event.user) || !before.isEmpty
                     let stored: Int?
                     if let known = knownUsers[event.user] { stored = known } else {
                         stored = try store.denseID(of: .user, raw: event.user)
@@ -174,9 +179,14 @@ public final class EventWriter: Service, @unchecked Sendable {
                     rows.append((event.user, item, event.timestamp, event.weight))
                 }
                 results[n] = .success(result)
-            } catch {
+            } catch let error as UnknownEventItem {
                 results[n] = .failure(error)
             }
+        }
+        } } catch {
+            // The store could not be read: none of the group is accepted.
+            for n in results.indices { results[n] = .failure(error) }
+            rows = []
         }
         do {
             if !rows.isEmpty {

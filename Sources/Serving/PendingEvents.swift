@@ -29,14 +29,6 @@ final class PendingEvents: Sendable {
     /// A user's pending events, oldest first.
     func events(of user: String) -> [Event] { state.withLock { $0.byUser[user] ?? [] } }
 
-    /// Whether the user has a pending event.
-    func hasEvents(of user: String) -> Bool { state.withLock { $0.byUser[user] != nil } }
-
-    /// Whether (user, item, time) is pending.
-    func contains(user: String, item: Int, timestamp: Int64) -> Bool {
-        state.withLock { $0.byUser[user]?.contains { $0.item == item && $0.timestamp == timestamp } ?? false }
-    }
-
     /// Adds events just committed to the log (in log order).
     func add(_ events: [LoggedEvent]) {
         state.withLock { s in
