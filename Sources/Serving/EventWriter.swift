@@ -27,6 +27,9 @@ public final class EventWriter: Service, @unchecked Sendable {
     public let mergeEvents: Int
     /// …or when the oldest pending event has waited this long.
     public let mergeInterval: Duration
+    /// Most events held pending before batches are refused with 503 (merges falling behind, or
+    /// failing, must not grow the daemon's memory without bound).
+    public let maxPending: Int
     /// Accepted events not yet in the store: readers add them to what the store says.
     let pending = PendingEvents()
     private typealias Batch = (events: [NewEvent], arrived: ContinuousClock.Instant, resume: (Result<AppendedEvents, Error>) -> Void)
@@ -53,7 +56,7 @@ public final class EventWriter: Service, @unchecked Sendable {
     private var mergeFinished = false
 
     public init(storePath: String, queueLimit: Int = 1_024, maxGroup: Int = 20_000, mergeEvents: Int = 50_000,
-                mergeInterval: Duration = .seconds(5), metrics: ServingMetrics) throws {
+                mergeInterval: Duration = .seconds(5), maxPending: Int? = nil, metrics: ServingMetrics) throws {
         store = try InteractionStore(path: storePath, create: false, cacheMiB: 64)
         let mergeStore = try InteractionStore(path: storePath, create: false, cacheMiB: 256)
         try mergeStore.makeCommitsDurable()
@@ -65,6 +68,7 @@ public final class EventWriter: Service, @unchecked Sendable {
         self.maxGroup = max(maxGroup, 1)
         self.mergeEvents = max(mergeEvents, 1)
         self.mergeInterval = mergeInterval
+        self.maxPending = max(maxPending ?? max(4 * self.mergeEvents, 100_000), 1)
         self.metrics = metrics
         let thread = Thread { self.work() }
         thread.name = "twotower-events"
@@ -82,7 +86,7 @@ public final class EventWriter: Service, @unchecked Sendable {
             condition.lock()
             defer { condition.unlock() }
             guard !stopped else { return continuation.resume(throwing: APIError.draining) }
-            guard pendingBatches.count < queueLimit else {
+            guard pendingBatches.count < queueLimit && pending.count < maxPending else {
                 metrics.queueRejections.increment()
                 return continuation.resume(throwing: APIError.overloaded)
             }

@@ -128,6 +128,22 @@ private final class Box: @unchecked Sendable { var value: [[Float]] = [] }
         #expect(try logFiles(fixture).isEmpty)
     }
 
+    @Test func batchesAreRefusedWhileTooManyEventsWaitForAMerge() async throws {
+        let fixture = try ServingFixture()
+        defer { fixture.remove() }
+        let writer = try EventWriter(storePath: fixture.storePath, mergeEvents: 1_000_000, mergeInterval: .seconds(3_600),
+                                     maxPending: 5, metrics: ServingMetrics())
+        defer { writer.stop() }
+        let five = (0..<5).map { NewEvent(user: "u\($0)", item: "item\($0)", timestamp: 1) }
+        #expect(try await writer.append(five).added == 5)
+        do {
+            _ = try await writer.append([NewEvent(user: "u9", item: "item9", timestamp: 1)])
+            Issue.record("a sixth pending event was accepted")
+        } catch let error as APIError {
+            #expect(error.status == .serviceUnavailable)
+        }
+    }
+
     @Test func aLogHeldByALiveDaemonIsLeftAlone() throws {
         let fixture = try ServingFixture()
         defer { fixture.remove() }
