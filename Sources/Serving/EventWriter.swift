@@ -349,8 +349,9 @@ public final class EventWriter: Service, @unchecked Sendable {
     /// Refuses new batches, commits the queued ones, merges everything pending into the store,
     /// and returns when both threads have ended.
     public func stop() {
+        // Idempotent: a second call (the service's stop, then the owner's shutdown) returns once
+        // the first one's work is done.
         condition.lock()
-        guard !finished else { return condition.unlock() }
         stopped = true
         condition.broadcast()
         while !finished { condition.wait() }
