@@ -32,6 +32,7 @@ public final class EventWriter: Service, @unchecked Sendable {
     public let maxPending: Int
     /// Accepted events not yet in the store: readers add them to what the store says.
     let pending = PendingEvents()
+    private typealias LogRow = (user: String, item: Int, timestamp: Int64, weight: Double?)
     private typealias Batch = (events: [NewEvent], arrived: ContinuousClock.Instant, resume: (Result<AppendedEvents, Error>) -> Void)
     /// Lookups (items, users, interactions) for the writer thread.
     private let store: InteractionStore
@@ -136,60 +137,13 @@ public final class EventWriter: Service, @unchecked Sendable {
     private func commit(_ group: [Batch]) {
         let start = ContinuousClock.now
         for batch in group { metrics.eventQueueWait.record(start - batch.arrived) }
-        var results = [Result<AppendedEvents, Error>](repeating: .failure(APIError.draining), count: group.count)
-        var rows: [(user: String, item: Int, timestamp: Int64, weight: Double?)] = []
-        // Users and (user, item, time) keys accepted earlier in this group.
-        var groupUsers = Set<String>()
-        var groupKeys = Set<EventKey>()
-        // Pending first, then the store (a merge commits before it drops from pending), and the
-        // store's lookups in one read transaction: one snapshot and one file lock for the group,
-        // where each lookup on its own took and released SQLite's lock (two fcntl calls).
-        let seenPending = group.map { batch in batch.events.map { pending.events(of: $0.user) } }
-        do { try store.read {
-        for (n, batch) in group.enumerated() {
-            do {
-                var dense: [Int] = []
-                for (i, event) in batch.events.enumerated() {
-                    if let known = knownItems[event.item] {
-                        dense.append(known)
-                    } else if let found = try store.denseID(of: .item, raw: event.item) {
-                        remember(&knownItems, event.item, found)
-                        dense.append(found)
-                    } else {
-                        throw UnknownEventItem(index: i, item: event.item)
-                    }
-                }
-                var result = AppendedEvents()
-                for (i, (event, item)) in zip(batch.events, dense).enumerated() {
-                    let key = EventKey(user: event.user, item: item, timestamp: event.timestamp)
-                    let before = seenPending[n][i]
-                    let duplicate = groupKeys.contains(key)
-                        || before.contains { $0.item == item && $0.timestamp == event.timestamp }
-                    let userPending = groupUsers.contains(event.user) || !before.isEmpty
-                    let stored: Int?
-                    if let known = knownUsers[event.user] { stored = known } else {
-                        stored = try store.denseID(of: .user, raw: event.user)
-                        if let stored { remember(&knownUsers, event.user, stored) }
-                    }
-                    if !userPending && stored == nil { result.newUsers += 1 }
-                    let inStore = try stored.map { try store.hasInteraction(user: $0, item: item, timestamp: event.timestamp) } ?? false
-                    if duplicate || inStore {
-                        result.duplicates += 1
-                    } else {
-                        result.added += 1
-                    }
-                    groupUsers.insert(event.user)
-                    groupKeys.insert(key)
-                    rows.append((event.user, item, event.timestamp, event.weight))
-                }
-                results[n] = .success(result)
-            } catch let error as UnknownEventItem {
-                results[n] = .failure(error)
-            }
-        }
-        } } catch {
+        var results: [Result<AppendedEvents, Error>]
+        var rows: [LogRow]
+        do {
+            (results, rows) = try check(group)
+        } catch {
             // The store could not be read: none of the group is accepted.
-            for n in results.indices { results[n] = .failure(error) }
+            results = group.map { _ in .failure(error) }
             rows = []
         }
         do {
@@ -216,6 +170,63 @@ public final class EventWriter: Service, @unchecked Sendable {
         metrics.eventCommits.increment()
         metrics.eventCommitDuration.record(.now - start)
         for (batch, result) in zip(group, results) { batch.resume(result) }
+    }
+
+    /// Each batch's answer (a batch naming an unknown item fails alone) and the rows to log.
+    /// Pending events are read first, then the store (a merge commits before it drops from
+    /// pending), and the store's lookups run in one read transaction: one snapshot and one file
+    /// lock for the group, where each lookup on its own took and released SQLite's lock.
+    private func check(_ group: [Batch]) throws -> ([Result<AppendedEvents, Error>], [LogRow]) {
+        var results = [Result<AppendedEvents, Error>](repeating: .failure(APIError.draining), count: group.count)
+        var rows: [LogRow] = []
+        // Users and (user, item, time) keys accepted earlier in this group.
+        var groupUsers = Set<String>()
+        var groupKeys = Set<EventKey>()
+        let seenPending = group.map { batch in batch.events.map { pending.events(of: $0.user) } }
+        try store.read {
+            for (n, batch) in group.enumerated() {
+                do {
+                    var dense: [Int] = []
+                    for (i, event) in batch.events.enumerated() {
+                        if let known = knownItems[event.item] {
+                            dense.append(known)
+                        } else if let found = try store.denseID(of: .item, raw: event.item) {
+                            remember(&knownItems, event.item, found)
+                            dense.append(found)
+                        } else {
+                            throw UnknownEventItem(index: i, item: event.item)
+                        }
+                    }
+                    var result = AppendedEvents()
+                    for (i, (event, item)) in zip(batch.events, dense).enumerated() {
+                        let key = EventKey(user: event.user, item: item, timestamp: event.timestamp)
+                        let before = seenPending[n][i]
+                        let duplicate = groupKeys.contains(key)
+                            || before.contains { $0.item == item && $0.timestamp == event.timestamp }
+                        let userPending = groupUsers.contains(event.user) || !before.isEmpty
+                        let stored: Int?
+                        if let known = knownUsers[event.user] { stored = known } else {
+                            stored = try store.denseID(of: .user, raw: event.user)
+                            if let stored { remember(&knownUsers, event.user, stored) }
+                        }
+                        if !userPending && stored == nil { result.newUsers += 1 }
+                        let inStore = try stored.map { try store.hasInteraction(user: $0, item: item, timestamp: event.timestamp) } ?? false
+                        if duplicate || inStore {
+                            result.duplicates += 1
+                        } else {
+                            result.added += 1
+                        }
+                        groupUsers.insert(event.user)
+                        groupKeys.insert(key)
+                        rows.append((event.user, item, event.timestamp, event.weight))
+                    }
+                    results[n] = .success(result)
+                } catch let error as UnknownEventItem {
+                    results[n] = .failure(error)
+                }
+            }
+        }
+        return (results, rows)
     }
 
     /// Raw → dense ids the writer has looked up (only ids the store has: an id, once given,
