@@ -18,6 +18,9 @@ public final class ServingMetrics: Sendable {
     /// One merge of logged events into the store's interactions.
     let eventMergeDuration: DurationHistogram
     let eventsMerged: Counter
+    /// One `POST /v1/events` inside the daemon, from the handler's start (body read, decoded,
+    /// queued, committed) to its answer; finer than the per-route histogram.
+    let eventRequestDuration: DurationHistogram
     /// Accepted events not yet merged into the store.
     let eventsPending: Gauge
     let partialAnswers: Counter
@@ -25,7 +28,7 @@ public final class ServingMetrics: Sendable {
     static let buckets: [Duration] = [0.0005, 0.001, 0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1].map { .milliseconds($0 * 1000) }
 
     /// Finer buckets for the event writer's phases, whose tail is what its bars are about.
-    static let fineBuckets: [Duration] = [0.25, 0.5, 1, 2, 3, 5, 7.5, 10, 15, 20, 30, 50, 100, 250, 1000].map { .microseconds($0 * 1000) }
+    static let fineBuckets: [Duration] = [0.25, 0.5, 1, 2, 3, 5, 7.5, 10, 12.5, 15, 17.5, 20, 25, 30, 50, 100, 250, 1000].map { .microseconds($0 * 1000) }
 
     public init() {
         inFlight = registry.makeGauge(descriptor: .init(namespace: "twotower", metricName: "http_requests_in_flight", unitName: "",
@@ -50,6 +53,9 @@ public final class ServingMetrics: Sendable {
         eventCommitDuration = registry.makeDurationHistogram(descriptor: .init(namespace: "twotower", metricName: "event_commit_duration", unitName: "seconds",
                                                                                helpText: "One group commit of the event writer to the event log, appends and fsync"),
                                                              labels: [], buckets: Self.fineBuckets)
+        eventRequestDuration = registry.makeDurationHistogram(descriptor: .init(namespace: "twotower", metricName: "event_request_duration", unitName: "seconds",
+                                                                                helpText: "One POST /v1/events from the handler's start to its answer"),
+                                                              labels: [], buckets: Self.fineBuckets)
         eventMergeDuration = registry.makeDurationHistogram(descriptor: .init(namespace: "twotower", metricName: "event_merge_duration", unitName: "seconds",
                                                                               helpText: "One merge of logged events into the store"),
                                                             labels: [], buckets: Self.buckets + [.seconds(2.5), .seconds(10)])

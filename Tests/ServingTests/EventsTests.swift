@@ -156,6 +156,7 @@ private func cosine(_ a: [Float], _ b: [Float]) -> Float {
                     text.split(separator: "\n").first { $0.hasPrefix(name + " ") }.flatMap { Double($0.split(separator: " ").last!) }
                 }
                 #expect(value("twotower_event_queue_wait_seconds_count") == 80)
+                #expect(value("twotower_event_request_duration_seconds_count") == 80)
                 let commits = try #require(value("twotower_event_commits_total"))
                 #expect(commits >= 1 && commits <= 80)
                 #expect(value("twotower_event_commit_duration_seconds_count") == commits)

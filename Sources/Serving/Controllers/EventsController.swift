@@ -11,6 +11,8 @@ struct EventsController {
 
     func addRoutes(to router: Router<BasicRequestContext>) {
         router.post("/v1/events") { request, _ in
+            let start = ContinuousClock.now
+            defer { service.metrics.eventRequestDuration.record(.now - start) }
             try RequestParsing.authorize(request, token: service.options.eventsToken, what: "events")
             _ = try RequestParsing.query(request, allowed: [])
             let body = try await RequestParsing.body(RequestBodies.Events.self, request)
