@@ -88,12 +88,8 @@ public enum OnlineInputs {
                             pending: [(item: Int, timestamp: Int64)] = []) throws -> (batch: TowerBatch, hasFeatures: Bool) {
         var history: [Int32] = []
         if model.historyLength > 0 {
-            if pending.isEmpty, let dense {
-                history = try store.recentItems(of: dense, limit: model.historyLength).map(Int32.init)
-            } else {
-                let stored = try dense.map { try store.recentInteractions(of: $0, limit: model.historyLength + pending.count) } ?? []
-                history = Self.history(stored: stored, pending: pending, limit: model.historyLength).map(Int32.init)
-            }
+            let stored = try dense.map { try store.recentInteractions(of: $0, limit: model.historyLength + pending.count) } ?? []
+            history = Self.history(stored: stored, pending: pending, limit: model.historyLength).map(Int32.init)
         }
         guard let dense else {
             // No stored features: encoded as a stored user without any value is.

@@ -262,7 +262,7 @@ public final class EventWriter: Service, @unchecked Sendable {
             var merged: EventLog?
             if stopping {
                 // The writer has ended: its log is this thread's now.
-                batch = pending.oldest(Int.max)
+                batch = pending.oldest(through: .max)
                 merged = log
             } else if let fresh = try? EventLog(storePath: mergeStore.path) {
                 condition.lock()

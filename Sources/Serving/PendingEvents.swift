@@ -39,11 +39,6 @@ final class PendingEvents: Sendable {
         }
     }
 
-    /// The oldest `limit` pending events, in log order (copied: the merge runs without the lock).
-    func oldest(_ limit: Int) -> [LoggedEvent] {
-        state.withLock { s in Array(s.log[s.start..<(s.start + min(limit, s.log.count - s.start))]) }
-    }
-
     /// The pending events up to log id `id`, in log order.
     func oldest(through id: Int64) -> [LoggedEvent] {
         state.withLock { s in

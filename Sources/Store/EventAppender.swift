@@ -61,7 +61,7 @@ extension EventAppender {
     /// (stable, so one user's events keep their log order and their ids the same relative
     /// order), which keeps the inserts into the per-user index together. Idempotent: an event
     /// the store already holds only has its weight set again, so merging a log twice (after a
-    /// crash before the log was dropped) changes nothing.
+    /// crash before the log was deleted) changes nothing.
     public func merge(_ events: [LoggedEvent]) throws -> Int {
         var rows: [(user: Int, event: LoggedEvent)] = []
         rows.reserveCapacity(events.count)

@@ -10,7 +10,7 @@ import Darwin
 /// One accepted online event as the log keeps it: the user's raw id (the user may not be in the
 /// store yet), the item's dense id (items are checked when the event arrives), time and weight.
 public struct LoggedEvent: Sendable, Equatable {
-    /// The log's row id: events are merged and dropped in this order.
+    /// The writer's sequence number (the log's row id): events are merged in this order.
     public var id: Int64
     public var user: String
     public var item: Int
