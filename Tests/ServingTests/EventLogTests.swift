@@ -92,12 +92,15 @@ private final class Box: @unchecked Sendable { var value: [[Float]] = [] }
                     .joined(separator: ",") + "]"
                 #expect(try await post(client, body).status == .ok)
             }
-            // Ten pending events start a merge; it runs beside the daemon.
+            // Ten pending events start a merge; it runs beside the daemon. The merged log is
+            // deleted just after the merge commits, so wait for both.
+            let logs = { try logFiles(fixture).filter { !$0.hasSuffix("-wal") && !$0.hasSuffix("-shm") }.count }
             let deadline = ContinuousClock.now + .seconds(20)
-            while try store.count("interactions") < before + 10 && ContinuousClock.now < deadline { try await Task.sleep(for: .milliseconds(50)) }
+            while try store.count("interactions") < before + 10 || logs() != 1, ContinuousClock.now < deadline {
+                try await Task.sleep(for: .milliseconds(50))
+            }
             #expect(try store.count("interactions") >= before + 10, "merged while the daemon runs")
-            #expect(try logFiles(fixture).filter { !$0.hasSuffix("-wal") && !$0.hasSuffix("-shm") }.count == 1,
-                    "a merged log is deleted; the daemon writes a fresh one")
+            #expect(try logs() == 1, "a merged log is deleted; the daemon writes a fresh one")
             // Whether each event is merged or still pending, the answer leaves all of them out.
             try await client.execute(uri: "/v1/users/user2/recommendations?k=20", method: .get) { (r: TestResponse) async throws in
                 #expect(r.status == .ok)
