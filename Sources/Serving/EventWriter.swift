@@ -71,12 +71,8 @@ public final class EventWriter: Service, @unchecked Sendable {
         self.mergeInterval = mergeInterval
         self.maxPending = max(maxPending ?? max(4 * self.mergeEvents, 100_000), 1)
         self.metrics = metrics
-        let thread = Thread { self.work() }
-        thread.name = "twotower-events"
-        thread.start()
-        let merger = Thread { self.mergeLoop() }
-        merger.name = "twotower-merge"
-        merger.start()
+        Thread { self.work() }.start()
+        Thread { self.mergeLoop() }.start()
     }
 
     /// Queues one batch and returns once it is committed.
@@ -98,11 +94,8 @@ public final class EventWriter: Service, @unchecked Sendable {
 
     private func work() {
         // Ahead of the recommendation workers when the cores are saturated, so an event batch
-        // waits for its commit, not for a time slice (needs CAP_SYS_NICE; without it the
-        // writer keeps the default priority). On Linux, who = 0 is the calling thread.
-        #if canImport(Glibc)
-        _ = setpriority(__priority_which_t(PRIO_PROCESS.rawValue), 0, -5)
-        #endif
+        // waits for its commit, not for a time slice.
+        ThreadPriority.setForCurrentThread(ThreadPriority.eventWriter, name: "tt-event-writer")
         while true {
             condition.lock()
             while pendingBatches.isEmpty && !stopped && nextLog == nil { condition.wait() }
@@ -253,9 +246,7 @@ public final class EventWriter: Service, @unchecked Sendable {
     private func mergeLoop() {
         // Behind everything else when the cores are busy: a merge is background work, and what
         // it delays is only when offline readers of the store see the events.
-        #if canImport(Glibc)
-        _ = setpriority(__priority_which_t(PRIO_PROCESS.rawValue), 0, 10)
-        #endif
+        ThreadPriority.setForCurrentThread(ThreadPriority.merge, name: "tt-event-merge")
         while true {
             let stopping = waitForWork()
             var batch: [LoggedEvent] = []

@@ -22,9 +22,7 @@ public final class WorkerPool: Service, @unchecked Sendable {
         self.queueLimit = max(queueLimit, 1)
         running = self.threads
         for n in 0..<self.threads {
-            let thread = Thread { self.work() }  // each thread keeps the pool alive until shutdown()
-            thread.name = "twotower-worker-\(n)"
-            thread.start()
+            Thread { self.work(n) }.start()  // each thread keeps the pool alive until shutdown()
         }
     }
 
@@ -83,7 +81,10 @@ public final class WorkerPool: Service, @unchecked Sendable {
         condition.unlock()
     }
 
-    private func work() {
+    private func work(_ n: Int) {
+        // Behind the event loops and the event writer: a search is the long work, and the short
+        // work (answers, event commits) should not wait a time slice for it.
+        ThreadPriority.setForCurrentThread(ThreadPriority.worker, name: "tt-worker-\(n)")
         while true {
             condition.lock()
             while head == jobs.count && !stopped { condition.wait() }

@@ -54,6 +54,19 @@ import Testing
         }
     }
 
+    /// The searches run behind the threads that finish short work: a worker's nice value is the
+    /// pool's, above the default the event loops keep.
+    @Test func workersRunBehindTheEventLoops() async throws {
+        let pool = WorkerPool(threads: 2, queueLimit: 4)
+        defer { pool.shutdown() }
+        let nice = try await pool.run(deadline: .now + .seconds(60)) { () -> Int32 in
+            errno = 0
+            return getpriority(__priority_which_t(PRIO_PROCESS.rawValue), 0)
+        }
+        #expect(nice == ThreadPriority.worker)
+        #expect(ThreadPriority.worker > getpriority(__priority_which_t(PRIO_PROCESS.rawValue), 0), "the test's own thread keeps the default")
+    }
+
     @Test func aFullQueueAnswers503AtOnceAndAnExpiredJobIsNotRun() async throws {
         let pool = WorkerPool(threads: 1, queueLimit: 1)
         defer { pool.shutdown() }

@@ -68,26 +68,33 @@ public enum RequestBodies {
         public var weight: Double?
 
         enum CodingKeys: String, CodingKey, CaseIterable { case user, item, timestamp, weight }
+        private static let allowed = CodingKeys.allCases.map(\.rawValue)
+        private static let (userKey, itemKey, timestampKey, weightKey) =
+            (AnyKey(CodingKeys.user), AnyKey(CodingKeys.item), AnyKey(CodingKeys.timestamp), AnyKey(CodingKeys.weight))
 
+        /// One keyed container for both the unknown-key check and the values: every container
+        /// costs the decoder a pass over the object, and a batch decodes many events.
         public init(from decoder: Decoder) throws {
             let c = try decoder.container(keyedBy: AnyKey.self)
-            try AnyKey.reject(c, allowed: CodingKeys.allCases.map(\.rawValue))
-            let keyed = try decoder.container(keyedBy: CodingKeys.self)
-            user = try keyed.decode(ItemID.self, forKey: .user).raw
-            item = try keyed.decode(ItemID.self, forKey: .item).raw
-            for (key, id) in [(CodingKeys.user, user), (.item, item)] {
-                if let problem = RequestBodies.idProblem(id) {
-                    throw DecodingError.dataCorruptedError(forKey: key, in: keyed, debugDescription: problem)
-                }
-            }
-            timestamp = try keyed.decodeIfPresent(Int64.self, forKey: .timestamp)
+            try AnyKey.reject(c, allowed: Self.allowed)
+            user = try Self.id(c, Self.userKey)
+            item = try Self.id(c, Self.itemKey)
+            timestamp = try c.decodeIfPresent(Int64.self, forKey: Self.timestampKey)
             if let timestamp, timestamp < 0 {
-                throw DecodingError.dataCorruptedError(forKey: .timestamp, in: keyed, debugDescription: "\(timestamp) is before 1970; give epoch seconds")
+                throw DecodingError.dataCorruptedError(forKey: Self.timestampKey, in: c, debugDescription: "\(timestamp) is before 1970; give epoch seconds")
             }
-            weight = try keyed.decodeIfPresent(Double.self, forKey: .weight)
+            weight = try c.decodeIfPresent(Double.self, forKey: Self.weightKey)
             if let weight, !weight.isFinite || abs(weight) > Double(Float.greatestFiniteMagnitude) {
-                throw DecodingError.dataCorruptedError(forKey: .weight, in: keyed, debugDescription: "\(weight) is not a finite weight")
+                throw DecodingError.dataCorruptedError(forKey: Self.weightKey, in: c, debugDescription: "\(weight) is not a finite weight")
             }
+        }
+
+        private static func id(_ c: KeyedDecodingContainer<AnyKey>, _ key: AnyKey) throws -> String {
+            let id = try c.decode(ItemID.self, forKey: key).raw
+            if let problem = RequestBodies.idProblem(id) {
+                throw DecodingError.dataCorruptedError(forKey: key, in: c, debugDescription: problem)
+            }
+            return id
         }
     }
 
@@ -216,6 +223,7 @@ struct AnyKey: CodingKey {
     var intValue: Int? { nil }
     init(stringValue: String) { self.stringValue = stringValue }
     init?(intValue: Int) { nil }
+    init(_ key: some CodingKey) { stringValue = key.stringValue }
 
     static func reject(_ container: KeyedDecodingContainer<AnyKey>, allowed: [String]) throws {
         for key in container.allKeys where !allowed.contains(key.stringValue) {
