@@ -40,6 +40,14 @@ public final class Connection {
         sqlite3_close_v2(handle)
     }
 
+    /// Closing skips the checkpoint SQLite otherwise runs when the last connection to a WAL
+    /// database closes: for a database about to be deleted, that checkpoint would only copy the
+    /// WAL into the file and wait for the disk.
+    public func skipCheckpointOnClose() throws {
+        let rc = twotower_sqlite3_set_no_checkpoint_on_close(handle, 1)
+        guard rc == SQLITE_OK else { throw SQLiteError(code: rc, message: lastErrorMessage, sql: nil) }
+    }
+
     /// Runs one or more statements that return no rows of interest.
     public func execute(_ sql: String) throws {
         var errorMessage: UnsafeMutablePointer<CChar>?

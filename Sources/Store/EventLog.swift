@@ -108,6 +108,7 @@ public final class EventLog {
 
     /// Closes the log and deletes its files (once everything in it is in the store).
     public func remove() {
+        try? connection?.skipCheckpointOnClose()  // the files go: no point copying the WAL in first
         connection = nil
         for suffix in ["-wal", "-shm", ""] { unlink(path + suffix) }
     }

@@ -116,4 +116,24 @@ struct ConnectionTests {
             (error as? SQLiteError)?.primaryCode == 26 /* SQLITE_NOTADB */
         }
     }
+
+    /// A closed WAL database is checkpointed and its WAL deleted, unless the connection was told
+    /// to skip that (for a file about to be deleted): then the WAL stays and the main file lacks
+    /// the rows.
+    @Test func closingCheckpointsUnlessToldToSkip() throws {
+        func closeAfterWrites(skip: Bool) throws -> (walKept: Bool, mainFileBytes: Int) {
+            let path = temporaryDatabasePath()
+            do {
+                let db = try Connection(path: path)
+                try db.execute("PRAGMA wal_autocheckpoint = 0; CREATE TABLE t(x BLOB)")
+                for _ in 0..<50 { try db.execute("INSERT INTO t VALUES (randomblob(4000))") }
+                if skip { try db.skipCheckpointOnClose() }
+            }
+            let size = try FileManager.default.attributesOfItem(atPath: path)[.size] as? Int ?? -1
+            return (FileManager.default.fileExists(atPath: path + "-wal"), size)
+        }
+        let normal = try closeAfterWrites(skip: false), skipped = try closeAfterWrites(skip: true)
+        #expect(!normal.walKept && normal.mainFileBytes > 50 * 4_000)
+        #expect(skipped.walKept && skipped.mainFileBytes < 50 * 4_000)
+    }
 }
