@@ -101,7 +101,7 @@ let package = Package(
         .testTarget(name: "EvaluationTests", dependencies: ["Evaluation", "LinearAlgebra", "Store"]),
         .testTarget(name: "VectorIndexTests", dependencies: ["VectorIndex", "LinearAlgebra", "Randomness", "LMDB", "CKernels"]),
         .testTarget(name: "ServingTests", dependencies: [
-            "Serving", "Model", "ModelStore", "Pipeline", "Settings", "VectorIndex", "Store", "LinearAlgebra", "Randomness", "TestScratch",
+            "Serving", "Model", "ModelStore", "Pipeline", "Settings", "VectorIndex", "Store", "SQLite", "LinearAlgebra", "Randomness", "TestScratch",
             // A plain HTTP/1.1 client over NIO (Tests/ServingTests/LiveServer.swift) instead of
             // HummingbirdTesting, whose AsyncHTTPClient brings a TLS stack into the test build.
             .product(name: "Hummingbird", package: "hummingbird"), .product(name: "HummingbirdCore", package: "hummingbird"),

@@ -283,17 +283,21 @@ public final class EventWriter: Service, @unchecked Sendable {
                     pending.drop(through: last.id)
                 } catch {
                     failed = true
+                    metrics.eventMergeFailures.increment()
                 }
                 metrics.eventMergeDuration.record(.now - start)
             }
             if failed {
-                // The merge rolled back: its events stay pending and in their log, which stays on
-                // disk for the next daemon on this store to merge (it is not removed).
+                // The merge rolled back: its events stay pending and in their log, which is kept
+                // (and, if this daemon dies, merged by the next one on this store).
                 if let merged { abandoned.append(merged) }
             } else {
+                // Everything up to this log's last event is in the store now, the events of the
+                // logs kept after failed merges included (they were still pending, so this merge
+                // took them): those logs go too.
                 merged?.remove()
-                // A final merge took the events of earlier failed merges too.
-                if stopping { abandoned.forEach { $0.remove() } }
+                abandoned.forEach { $0.remove() }
+                abandoned.removeAll()
             }
             condition.lock()
             oldestPending = pending.count > 0 ? .now : nil
@@ -310,7 +314,7 @@ public final class EventWriter: Service, @unchecked Sendable {
         }
     }
 
-    /// Logs whose merge failed: kept open (and so locked) while this daemon runs, left on disk.
+    /// Logs whose merge failed: kept open (and so locked) until a later merge succeeds.
     private var abandoned: [EventLog] = []
 
     /// Waits until a merge is due; returns true once the writer has ended.

@@ -18,6 +18,7 @@ public final class ServingMetrics: Sendable {
     /// One merge of logged events into the store's interactions.
     let eventMergeDuration: DurationHistogram
     let eventsMerged: Counter
+    let eventMergeFailures: Counter
     /// One `POST /v1/events` inside the daemon, from the handler's start (body read, decoded,
     /// queued, committed) to its answer; finer than the per-route histogram.
     let eventRequestDuration: DurationHistogram
@@ -43,6 +44,8 @@ public final class ServingMetrics: Sendable {
                                                              helpText: "Accepted events not yet merged into the store (they are in the event log)"), labels: [])
         eventsMerged = registry.makeCounter(descriptor: .init(namespace: "twotower", metricName: "events_merged", unitName: "total",
                                                               helpText: "Logged events merged into the store's interactions"), labels: [])
+        eventMergeFailures = registry.makeCounter(descriptor: .init(namespace: "twotower", metricName: "event_merge_failures", unitName: "total",
+                                                                    helpText: "Merges of the event log rolled back (their events stay pending and logged; the next merge retries them)"), labels: [])
         partialAnswers = registry.makeCounter(descriptor: .init(namespace: "twotower", metricName: "partial_answers", unitName: "total",
                                                                 helpText: "Router answers missing at least one shard (down, failing or past the deadline)"), labels: [])
         eventCommits = registry.makeCounter(descriptor: .init(namespace: "twotower", metricName: "event_commits", unitName: "total",

@@ -3,6 +3,7 @@ import HTTPTypes
 import Hummingbird
 import ModelStore
 import Serving
+import SQLite
 import Store
 import Testing
 
@@ -159,6 +160,43 @@ private final class Box: @unchecked Sendable { var value: [[Float]] = [] }
         #expect(recovered == 0 && merged == 0)
         #expect(try held.count() == 1)
         held.remove()
+        #expect(try logFiles(fixture).isEmpty)
+    }
+
+    /// A merge that cannot write the store (another writer holds its lock past the busy timeout)
+    /// rolls back and keeps its log; batches are still accepted meanwhile, and once the lock is
+    /// free a later merge takes the kept events and deletes the kept log too.
+    @Test func aFailedMergeIsRetriedAndItsLogDeletedAfterwards() async throws {
+        let fixture = try ServingFixture()
+        defer { fixture.remove() }
+        let store = try InteractionStore(path: fixture.storePath, create: false)
+        let before = try store.count("interactions")
+        let metrics = ServingMetrics()
+        func failures() -> Int {
+            metrics.render().split(separator: "\n").first { $0.hasPrefix("twotower_event_merge_failures_total ") }
+                .flatMap { Int($0.split(separator: " ").last ?? "") } ?? 0
+        }
+        let blocker = try Connection(path: fixture.storePath)
+        try blocker.execute("BEGIN IMMEDIATE")
+        let writer = try EventWriter(storePath: fixture.storePath, mergeEvents: 3, mergeInterval: .seconds(3_600), metrics: metrics)
+        defer { writer.stop() }
+        let three = (0..<3).map { NewEvent(user: "u\($0)", item: "item\($0)", timestamp: 1) }
+        #expect(try await writer.append(three).added == 3)
+        var deadline = ContinuousClock.now + .seconds(30)
+        while failures() == 0 && ContinuousClock.now < deadline { try await Task.sleep(for: .milliseconds(50)) }
+        #expect(failures() >= 1, "the merge gave up on the locked store")
+        #expect(try store.count("interactions") == before)
+        #expect(try await writer.append([NewEvent(user: "u9", item: "item9", timestamp: 2)]).added == 1, "accepted while merges fail")
+        try blocker.execute("ROLLBACK")
+        let logs = { try logFiles(fixture).filter { !$0.hasSuffix("-wal") && !$0.hasSuffix("-shm") }.count }
+        deadline = ContinuousClock.now + .seconds(30)
+        while try store.count("interactions") < before + 3 || logs() != 1, ContinuousClock.now < deadline {
+            try await Task.sleep(for: .milliseconds(50))
+        }
+        #expect(try store.count("interactions") >= before + 3, "the kept events merged once the lock was free")
+        #expect(try logs() == 1, "the kept logs are deleted after that merge; only the one being written stays")
+        writer.stop()
+        #expect(try store.count("interactions") == before + 4)
         #expect(try logFiles(fixture).isEmpty)
     }
 }
