@@ -10,9 +10,9 @@
 # single-thread queries/s at recall@10 ≥ 0.95). Then events: POST /v1/events closed-loop with
 # batches of 100 and of 1 (wrk as the ingestion peer), three rounds of a paced stream of ~12,000
 # events/s beside the recommendation load (recommendations with and without it), the store's
-# interaction count
-# (once the daemon has merged its event log) against the events acknowledged, and kill -9 of the
-# daemon mid-stream (no acknowledged event lost: counted after the next daemon recovered the log).
+# interaction count (once the daemon has merged its event log) against the events acknowledged,
+# and kill -9 of the daemon mid-stream (no acknowledged event lost: counted after the next daemon
+# recovered the log).
 # Usage: scripts/bench-serve.sh [--users N] [--items N] [--seconds S] [--epochs E] [--encoding pq4|sq8|flat] [--workdir DIR]
 # Needs wrk (Debian package; installed when missing). Not a test: figures depend on the machine.
 set -euo pipefail
