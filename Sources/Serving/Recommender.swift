@@ -54,12 +54,16 @@ struct Recommender {
     func recommend(user raw: String, options: QueryOptions) throws -> [ScoredItem] {
         let (dense, recent) = try user(raw)
         let vector = try userVector(dense, pending: recent)
-        var seen = Set<Int64>()
-        if options.excludeSeen {
-            if let dense { seen = Set(try store.interactedItems(of: dense).map(Int64.init)) }
-            for e in recent { seen.insert(Int64(e.item)) }
-        }
-        return try search(vector, options: options, exclude: seen)
+        let seen = options.excludeSeen ? try Self.seenItems(dense: dense, pending: recent, store: store) : []
+        return try search(vector, options: options, exclude: Set(seen.map(Int64.init)))
+    }
+
+    /// The items a user has interacted with: stored, and accepted but not yet merged.
+    static func seenItems(dense: Int?, pending: [PendingEvents.Event], store: InteractionStore) throws -> Set<Int> {
+        var seen = Set<Int>()
+        if let dense { seen = Set(try store.interactedItems(of: dense)) }
+        for e in pending { seen.insert(e.item) }
+        return seen
     }
 
     /// A user's embedding as the recommendations route computes it (stored features and
@@ -84,9 +88,13 @@ struct Recommender {
         return try userVector(dense, pending: recent)
     }
 
+    private func user(_ raw: String) throws -> (dense: Int?, pending: [PendingEvents.Event]) {
+        try Self.user(raw, store: store, pending: pending)
+    }
+
     /// The user's dense id (nil for a user known only from pending events) and pending events,
     /// read in that order: pending first, then the store (a merge commits before it drops).
-    private func user(_ raw: String) throws -> (dense: Int?, pending: [PendingEvents.Event]) {
+    static func user(_ raw: String, store: InteractionStore, pending: PendingEvents) throws -> (dense: Int?, pending: [PendingEvents.Event]) {
         let recent = pending.events(of: raw)
         let dense = try store.denseID(of: .user, raw: raw)
         if dense == nil && recent.isEmpty { throw APIError.notFound("unknown user '\(raw)'", field: "id") }

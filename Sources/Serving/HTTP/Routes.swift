@@ -24,7 +24,7 @@ public enum Routes {
         HealthController(service: service).addRoutes(to: router)
         RecommendationsController(service: service).addRoutes(to: router)
         ItemsController(service: service).addRoutes(to: router)
-        EventsController(service: service).addRoutes(to: router)
+        EventsController(writer: service.events, metrics: service.metrics, token: service.options.eventsToken).addRoutes(to: router)
         AdminController(service: service).addRoutes(to: router)
         return router
     }

@@ -7,7 +7,8 @@ import ServiceLifecycle
 
 /// The router's process: its worker pool and HTTP server in one `ServiceGroup`, stopped
 /// gracefully on SIGTERM or SIGINT. Routes: `GET /v1/users/{id}/recommendations` (merged
-/// across the shards, with `partial` and `missing_shards`), `/healthz`, `/readyz`, `/metrics`.
+/// across the shards, with `partial` and `missing_shards`), `POST /v1/events`, `/healthz`,
+/// `/readyz`, `/metrics`.
 public struct RouterDaemon {
     public let router: ShardRouter
     public var logger = Logger(label: "twotower.router")
@@ -26,6 +27,7 @@ public struct RouterDaemon {
             Response(status: .ok, headers: [.contentType: "text/plain; version=0.0.4"],
                      body: ResponseBody(byteBuffer: ByteBuffer(string: service.metrics.render())))
         }
+        EventsController(writer: service.events, metrics: service.metrics, token: service.options.eventsToken).addRoutes(to: r)
         r.get("/v1/users/:id/recommendations") { request, context in
             let started = ContinuousClock.now
             let id = try RequestParsing.pathID(context)
@@ -51,7 +53,7 @@ public struct RouterDaemon {
 
     /// Serves until SIGTERM or SIGINT, then drains and returns.
     public func run(onRunning: @escaping @Sendable (Int) async -> Void = { _ in }) async throws {
-        try await ServiceGroup(configuration: .init(services: [router.pool, application(onRunning: onRunning)],
+        try await ServiceGroup(configuration: .init(services: [router.pool, router.events, application(onRunning: onRunning)],
                                                     gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)).run()
     }
 }

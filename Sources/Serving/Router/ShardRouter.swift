@@ -11,7 +11,8 @@ import Store
 /// features and latest history, as a daemon does), sends the vector with the user's seen items
 /// to every shard's `POST /v1/search`, and merges the S·k answers by score. A shard that fails
 /// or misses the deadline is left out and named: the answer is then marked partial, never an
-/// error, and `/metrics` counts it.
+/// error, and `/metrics` counts it. Events posted to the router (`POST /v1/events`) go to its own
+/// event log and are in its users' next answers, as with a daemon.
 public final class ShardRouter: Sendable {
     public struct Options: Sendable {
         public var host = "127.0.0.1"
@@ -25,6 +26,11 @@ public final class ShardRouter: Sendable {
         public var defaultK = 10
         public var workerThreads = 2
         public var queueLimit = 256
+        /// The events bearer token (`POST /v1/events` answers 401 while it is nil), and when the
+        /// router's event log is merged into its store, as in the daemon.
+        public var eventsToken: String?
+        public var eventsMergeEvents = 50_000
+        public var eventsMergeInterval = Duration.seconds(5)
 
         public init(storePath: String, modelPath: String, shards: [String]) {
             self.storePath = storePath
@@ -39,6 +45,8 @@ public final class ShardRouter: Sendable {
     public let modelVersion: String
     let pool: WorkerPool
     let stores: StorePool
+    /// The writer of `POST /v1/events` sent to the router: its users' next answers see them.
+    let events: EventWriter
     private let session: URLSession
 
     public init(options: Options) throws {
@@ -52,6 +60,8 @@ public final class ShardRouter: Sendable {
         modelVersion = version
         stores = try StorePool(path: options.storePath)
         pool = WorkerPool(threads: options.workerThreads, queueLimit: options.queueLimit)
+        events = try EventWriter(storePath: options.storePath, mergeEvents: options.eventsMergeEvents,
+                                 mergeInterval: options.eventsMergeInterval, metrics: metrics)
         // The deadline is enforced per request by `recommend` (URLSession's own timeouts on Linux
         // are whole seconds); these only bound a connection that hangs past it.
         let configuration = URLSessionConfiguration.ephemeral
@@ -72,11 +82,12 @@ public final class ShardRouter: Sendable {
     /// The user's top k across the shards.
     public func recommend(user raw: String, k: Int, nprobe: Int?, excludeSeen: Bool) async throws -> Answer {
         let model = self.model
-        let (vector, seen) = try await pool.run(deadline: .now + .seconds(1)) { [stores] in
+        let (vector, seen) = try await pool.run(deadline: .now + .seconds(1)) { [stores, events] in
             try stores.with { store -> ([Float], [String]) in
-                guard let dense = try store.denseID(of: .user, raw: raw) else { throw APIError.notFound("unknown user '\(raw)'", field: "id") }
-                let vector = try Recommender.userVector(store: store, model: model, dense: dense)
-                let seen = excludeSeen ? try store.interactedItems(of: dense).compactMap { try store.rawID(of: .item, dense: $0) } : []
+                let (dense, recent) = try Recommender.user(raw, store: store, pending: events.pending)
+                let vector = try Recommender.userVector(store: store, model: model, dense: dense, pending: recent)
+                let seen = excludeSeen ? try Recommender.seenItems(dense: dense, pending: recent, store: store).sorted()
+                    .compactMap { try store.rawID(of: .item, dense: $0) } : []
                 return (vector, seen)
             }
         }
@@ -128,5 +139,8 @@ public final class ShardRouter: Sendable {
         var items: [ScoredItem]
     }
 
-    public func shutdown() { pool.shutdown() }
+    public func shutdown() {
+        events.stop()
+        pool.shutdown()
+    }
 }

@@ -85,6 +85,9 @@ struct Serve: AsyncParsableCommand {
         options.shardTimeout = .milliseconds(shardTimeoutMs)
         options.defaultK = config.defaultK
         options.workerThreads = config.workerThreads > 0 ? config.workerThreads : ProcessInfo.processInfo.activeProcessorCount
+        options.eventsToken = environment[config.eventsTokenEnv].flatMap { $0.isEmpty ? nil : $0 }
+        options.eventsMergeEvents = config.eventsMergeEvents
+        options.eventsMergeInterval = .milliseconds(config.eventsMergeMs)
         let router = try ShardRouter(options: options)
         try await RouterDaemon(router: router).run { port in
             print("twotower serve: routing on http://\(router.options.host):\(port) over \(shards.count) shards  model \(router.modelVersion)")
