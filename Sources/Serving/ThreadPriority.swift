@@ -3,13 +3,14 @@ import Foundation
 import Glibc
 #endif
 
-/// The scheduling priorities of the daemon's own threads, as nice values (lower runs first).
+/// The scheduling priorities of the serving process's own threads, as nice values (lower runs first).
 ///
-/// On two saturated cores the threads that finish short work (event commits, HTTP reads and
-/// writes on the event loops) should not wait for a time slice behind the threads that do the
-/// long work (tower inference and index probes, merges of the event log), or a 2 ms commit takes
-/// 20 ms. Raising a thread's nice value needs no privilege; lowering it below 0 needs
-/// CAP_SYS_NICE, without which the thread keeps the default.
+/// When the cores are saturated, the threads that finish short work (event commits, HTTP reads
+/// and writes on the event loops) should not wait for a time slice behind the threads that do
+/// the long work (tower inference and index probes, merges of the event log): a commit would then
+/// take several times its own duration. The daemon and the router both set these. Raising a
+/// thread's nice value needs no privilege; lowering it below 0 needs CAP_SYS_NICE, without which
+/// the thread keeps the default.
 enum ThreadPriority {
     /// The event writer: ahead of everything else.
     static let eventWriter: Int32 = -5
