@@ -55,14 +55,15 @@ struct Recommender {
         let (dense, recent) = try user(raw)
         let vector = try userVector(dense, pending: recent)
         let seen = options.excludeSeen ? try Self.seenItems(dense: dense, pending: recent, store: store) : []
-        return try search(vector, options: options, exclude: Set(seen.map(Int64.init)))
+        return try search(vector, options: options, exclude: seen)
     }
 
-    /// The items a user has interacted with: stored, and accepted but not yet merged.
-    static func seenItems(dense: Int?, pending: [PendingEvents.Event], store: InteractionStore) throws -> Set<Int> {
-        var seen = Set<Int>()
-        if let dense { seen = Set(try store.interactedItems(of: dense)) }
-        for e in pending { seen.insert(e.item) }
+    /// The items a user has interacted with (dense ids, as the index's exclusions take them):
+    /// stored, and accepted but not yet merged.
+    static func seenItems(dense: Int?, pending: [PendingEvents.Event], store: InteractionStore) throws -> Set<Int64> {
+        var seen = Set<Int64>()
+        if let dense { seen = Set(try store.interactedItems(of: dense).map(Int64.init)) }
+        for e in pending { seen.insert(Int64(e.item)) }
         return seen
     }
 

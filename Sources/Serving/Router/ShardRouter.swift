@@ -87,7 +87,7 @@ public final class ShardRouter: Sendable {
                 let (dense, recent) = try Recommender.user(raw, store: store, pending: events.pending)
                 let vector = try Recommender.userVector(store: store, model: model, dense: dense, pending: recent)
                 let seen = excludeSeen ? try Recommender.seenItems(dense: dense, pending: recent, store: store).sorted()
-                    .compactMap { try store.rawID(of: .item, dense: $0) } : []
+                    .compactMap { try store.rawID(of: .item, dense: Int($0)) } : []
                 return (vector, seen)
             }
         }
