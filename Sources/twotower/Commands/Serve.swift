@@ -20,7 +20,9 @@ struct Serve: AsyncParsableCommand {
             With --shards URL,URL,… it runs as a router instead: no index of its own, the user tower \
             run once per request and the vector sent to every shard daemon's POST /v1/search; the \
             answers are merged by score, and a shard that fails or passes --shard-timeout-ms is left \
-            out of that answer, which says so ("partial": true, "missing_shards"). The router also             takes POST /v1/events (the events token) into its own event log beside the store, in its             users' next answers.
+            out of that answer, which says so ("partial": true, "missing_shards"). The router also \
+            takes POST /v1/events (the events token) into its own event log beside the store, in its \
+            users' next answers.
             """
     )
 
