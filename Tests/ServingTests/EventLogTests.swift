@@ -23,6 +23,11 @@ private func logFiles(_ fixture: ServingFixture) throws -> [String] {
     try FileManager.default.contentsOfDirectory(atPath: fixture.directory).filter { $0.hasPrefix("store.sqlite.events-") }
 }
 
+/// How many event logs lie beside a store (their WAL and shared-memory files not counted).
+private func logCount(_ fixture: ServingFixture) throws -> Int {
+    try logFiles(fixture).filter { !$0.hasSuffix("-wal") && !$0.hasSuffix("-shm") }.count
+}
+
 private final class Box: @unchecked Sendable { var value: [[Float]] = [] }
 
 /// The event log: accepted events are durable in it, visible at once, and merged into the
@@ -95,13 +100,12 @@ private final class Box: @unchecked Sendable { var value: [[Float]] = [] }
             }
             // Ten pending events start a merge; it runs beside the daemon. The merged log is
             // deleted just after the merge commits, so wait for both.
-            let logs = { try logFiles(fixture).filter { !$0.hasSuffix("-wal") && !$0.hasSuffix("-shm") }.count }
             let deadline = ContinuousClock.now + .seconds(20)
-            while try store.count("interactions") < before + 10 || logs() != 1, ContinuousClock.now < deadline {
+            while try store.count("interactions") < before + 10 || logCount(fixture) != 1, ContinuousClock.now < deadline {
                 try await Task.sleep(for: .milliseconds(50))
             }
             #expect(try store.count("interactions") >= before + 10, "merged while the daemon runs")
-            #expect(try logs() == 1, "a merged log is deleted; the daemon writes a fresh one")
+            #expect(try logCount(fixture) == 1, "a merged log is deleted; the daemon writes a fresh one")
             // Whether each event is merged or still pending, the answer leaves all of them out.
             try await client.execute(uri: "/v1/users/user2/recommendations?k=20", method: .get) { (r: TestResponse) async throws in
                 #expect(r.status == .ok)
@@ -188,13 +192,12 @@ private final class Box: @unchecked Sendable { var value: [[Float]] = [] }
         #expect(try store.count("interactions") == before)
         #expect(try await writer.append([NewEvent(user: "u9", item: "item9", timestamp: 2)]).added == 1, "accepted while merges fail")
         try blocker.execute("ROLLBACK")
-        let logs = { try logFiles(fixture).filter { !$0.hasSuffix("-wal") && !$0.hasSuffix("-shm") }.count }
         deadline = ContinuousClock.now + .seconds(30)
-        while try store.count("interactions") < before + 3 || logs() != 1, ContinuousClock.now < deadline {
+        while try store.count("interactions") < before + 3 || logCount(fixture) != 1, ContinuousClock.now < deadline {
             try await Task.sleep(for: .milliseconds(50))
         }
         #expect(try store.count("interactions") >= before + 3, "the kept events merged once the lock was free")
-        #expect(try logs() == 1, "the kept logs are deleted after that merge; only the one being written stays")
+        #expect(try logCount(fixture) == 1, "the kept logs are deleted after that merge; only the one being written stays")
         writer.stop()
         #expect(try store.count("interactions") == before + 4)
         #expect(try logFiles(fixture).isEmpty)
