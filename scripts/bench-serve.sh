@@ -138,7 +138,7 @@ for C in 1 4 8; do
   wrk -t$((C < 2 ? 1 : 2)) -c$C -d10s --latency -s "$WORK/users.lua" http://127.0.0.1:18181 > "$WORK/wrk-c$C.txt"
 done
 
-# Events: POST /v1/events through the daemon's single writer (group commit, synchronous = FULL).
+# Events: POST /v1/events through the daemon's single writer (group commit: one record and one fdatasync in the event log).
 # wrk's Lua script makes each event unique (user, item, timestamp), counts the events each 200
 # acknowledges as added, and paces requests with delay() for the fixed-rate stream.
 cat > "$WORK/events.lua" <<LUA

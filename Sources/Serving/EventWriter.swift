@@ -7,8 +7,8 @@ import Store
 
 /// The single writer of online events: requests queue their batches (bounded: a full queue
 /// answers 503 at once), one thread takes every batch waiting and appends them to the store's
-/// event log in one transaction (group commit), and each request resumes after that commit, so
-/// an acknowledged batch is on disk (`synchronous = FULL`). A batch naming an unknown item fails
+/// event log as one record (group commit), and each request resumes after that write, so
+/// an acknowledged batch is on disk (the log's `fdatasync`). A batch naming an unknown item fails
 /// alone; the others of its group still land. Accepted events are visible at once through
 /// `pending`; a second thread merges them into the store's interactions in large batches (every
 /// `mergeEvents` events or `mergeInterval`), and a log left by a daemon that stopped before
@@ -21,7 +21,7 @@ public final class EventWriter: Service, @unchecked Sendable {
     public static let maxBatch = 1_000
     /// Most batches waiting for the writer before requests are refused with 503.
     public let queueLimit: Int
-    /// Most events one transaction takes (the rest wait for the next).
+    /// Most events one group takes (the rest wait for the next).
     public let maxGroup: Int
     /// A merge starts once this many events are pending…
     public let mergeEvents: Int
@@ -42,6 +42,10 @@ public final class EventWriter: Service, @unchecked Sendable {
     private var log: EventLog
     /// The id of the next event appended (runs on across logs).
     private var nextID: Int64 = 1
+    /// The bytes a log's file is made with: about what `mergeEvents` events take.
+    private let logCapacity: Int
+    /// A merged log, recycled, for the next merge to hand the writer (the merge thread's).
+    private var spare: EventLog?
     private let metrics: ServingMetrics
     /// Guards the queue, the hand-over of logs between the two threads, and the flags below.
     private let condition = NSCondition()
@@ -64,10 +68,11 @@ public final class EventWriter: Service, @unchecked Sendable {
         self.mergeStore = mergeStore
         // What a daemon that stopped before merging left in its log goes into the store first.
         _ = try EventLog.recoverAbandoned(storePath: storePath) { events in _ = try Self.merge(events, into: mergeStore) }
-        log = try EventLog(storePath: storePath)
         self.queueLimit = max(queueLimit, 1)
         self.maxGroup = max(maxGroup, 1)
         self.mergeEvents = max(mergeEvents, 1)
+        logCapacity = min(max(self.mergeEvents, 1_024) * 64, 64 << 20)
+        log = try EventLog(storePath: storePath, capacity: logCapacity)
         self.mergeInterval = mergeInterval
         self.maxPending = max(maxPending ?? max(4 * self.mergeEvents, 100_000), 1)
         self.metrics = metrics
@@ -126,7 +131,7 @@ public final class EventWriter: Service, @unchecked Sendable {
     }
 
     /// Checks each batch (its items known), appends the accepted ones to the log in one
-    /// transaction, makes them pending, and resumes every request.
+    /// record, makes them pending, and resumes every request.
     private func commit(_ group: [Batch]) {
         let start = ContinuousClock.now
         for batch in group { metrics.eventQueueWait.record(start - batch.arrived) }
@@ -154,7 +159,7 @@ public final class EventWriter: Service, @unchecked Sendable {
                 mergeCondition.unlock()
             }
         } catch {
-            // The log's transaction rolled back: none of the group landed.
+            // The append failed: none of the group counts (the next record overwrites it).
             for n in results.indices { results[n] = .failure(error) }
         }
         var added = 0
@@ -241,8 +246,9 @@ public final class EventWriter: Service, @unchecked Sendable {
     }
 
     /// The merge thread: waits until enough events are pending (or the oldest is old enough, or
-    /// the writer has stopped), hands the writer a fresh log and takes the one it was writing,
-    /// merges that log's events into the store, drops them from `pending`, and deletes the log.
+    /// the writer has stopped), hands the writer an empty log (the one the last merge recycled,
+    /// or a new one) and takes the one it was writing, merges that log's events into the store,
+    /// drops them from `pending`, and recycles the log for the next merge.
     private func mergeLoop() {
         // Behind everything else when the cores are busy: a merge is background work, and what
         // it delays is only when offline readers of the store see the events.
@@ -255,7 +261,8 @@ public final class EventWriter: Service, @unchecked Sendable {
                 // The writer has ended: its log is this thread's now.
                 batch = pending.oldest(through: .max)
                 merged = log
-            } else if let fresh = try? EventLog(storePath: mergeStore.path) {
+            } else if let fresh = spare ?? (try? EventLog(storePath: mergeStore.path, capacity: logCapacity)) {
+                spare = nil
                 condition.lock()
                 nextLog = fresh
                 condition.broadcast()
@@ -294,10 +301,22 @@ public final class EventWriter: Service, @unchecked Sendable {
             } else {
                 // Everything up to this log's last event is in the store now, the events of the
                 // logs kept after failed merges included (they were still pending, so this merge
-                // took them): those logs go too.
-                merged?.remove()
+                // took them): those logs go, and this one is kept for the next merge.
                 abandoned.forEach { $0.remove() }
                 abandoned.removeAll()
+                if let merged {
+                    if stopping {
+                        merged.remove()
+                    } else if (try? merged.recycle()) != nil {
+                        spare = merged
+                    } else {
+                        merged.remove()
+                    }
+                }
+            }
+            if stopping {
+                spare?.remove()
+                spare = nil
             }
             condition.lock()
             oldestPending = pending.count > 0 ? .now : nil

@@ -49,12 +49,12 @@ public final class ServingMetrics: Sendable {
         partialAnswers = registry.makeCounter(descriptor: .init(namespace: "twotower", metricName: "partial_answers", unitName: "total",
                                                                 helpText: "Router answers missing at least one shard (down, failing or past the deadline)"), labels: [])
         eventCommits = registry.makeCounter(descriptor: .init(namespace: "twotower", metricName: "event_commits", unitName: "total",
-                                                              helpText: "Transactions of the event writer (each commits every batch waiting)"), labels: [])
+                                                              helpText: "Group commits of the event writer (each writes every batch waiting to the event log as one record)"), labels: [])
         eventQueueWait = registry.makeDurationHistogram(descriptor: .init(namespace: "twotower", metricName: "event_queue_wait", unitName: "seconds",
                                                                           helpText: "Time an event batch waits for the writer's next transaction"),
                                                         labels: [], buckets: Self.fineBuckets)
         eventCommitDuration = registry.makeDurationHistogram(descriptor: .init(namespace: "twotower", metricName: "event_commit_duration", unitName: "seconds",
-                                                                               helpText: "One group commit of the event writer to the event log, appends and fsync"),
+                                                                               helpText: "One group commit of the event writer: the checks, the record written to the event log and its fdatasync"),
                                                              labels: [], buckets: Self.fineBuckets)
         eventRequestDuration = registry.makeDurationHistogram(descriptor: .init(namespace: "twotower", metricName: "event_request_duration", unitName: "seconds",
                                                                                 helpText: "One POST /v1/events from the handler's start to its answer"),
